@@ -1,0 +1,19 @@
+"""Shared fixtures: every test runs hermetic, with its own config/state dirs."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def hermetic_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Point platformdirs (XDG on Linux, HOME on macOS) and BATCHTOP_CONFIG at temp dirs."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
+                     ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        (home / sub).mkdir()
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("BATCHTOP_CONFIG", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    yield home

@@ -1,0 +1,405 @@
+"""Pilot tests of the live board against the simulator over real loopback HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from rich.text import Text
+
+from apphelp import FakeClock, START, make_app, refresh, session_for, wait_for_polls, wait_until
+from tui.app import BatchtopApp
+from tui.monitor import CancelState, ProviderState, SortOrder
+from tui.screens.board import BoardScreen
+from tui.screens.confirm import ConfirmCancelScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen
+from tui.sim import FaultRule, SimServer
+from tui.widgets.batch_table import BatchTable
+
+
+@pytest.fixture
+def sim():
+    server = SimServer(seed=7, frozen=True, start_time=START).start()
+    yield server
+    server.stop()
+
+
+def table_of(app: BatchtopApp) -> BatchTable:
+    return app.screen.query_one(BatchTable)
+
+
+def all_sim_keys(sim: SimServer, providers=("openai", "anthropic", "bedrock", "gemini")) -> set:
+    return {(p, b["id"]) for p in providers for b in sim.world.batches(p)}
+
+
+def first_live_key(app: BatchtopApp, provider: str = "openai"):
+    for tracked in app.board.tracked():
+        if tracked.key[0] == provider and tracked.batch.status == "in_progress":
+            return tracked.key
+    raise AssertionError("no live batch")
+
+
+async def select(pilot, app: BatchtopApp, key) -> None:
+    assert table_of(app).select(key)
+    await pilot.pause()
+
+
+def line(app: BatchtopApp, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    rendered = widget.render()
+    return rendered.plain if isinstance(rendered, Text) else str(rendered)
+
+
+async def test_frame_then_batches_from_the_first_poll(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "gateway.test" in line(app, "#header")
+        await wait_for_polls(pilot, app, 4)
+        assert table_of(app).row_count == len(all_sim_keys(sim))
+        assert set(app.board.sorted_keys(SortOrder.NEWEST)) == all_sim_keys(sim)
+        assert "32 batches" in line(app, "#board-line")
+
+
+async def test_counts_change_in_place_when_the_simulator_advances(sim: SimServer) -> None:
+    clock = FakeClock()
+    app = make_app(sim, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        table = table_of(app)
+        rebuilt = []
+        original_clear = table.clear
+        table.clear = lambda *a, **k: rebuilt.append(1) or original_clear(*a, **k)
+        before = app.board.summary().totals
+        sim.clock.advance(300)
+        clock.advance(300)
+        await refresh(pilot, app)
+        after = app.board.summary().totals
+        assert after.succeeded > before.succeeded
+        assert after.pending < before.pending
+        summary = app.board.summary()
+        assert summary.change.succeeded == after.succeeded - before.succeeded
+        assert summary.per_minute is not None and summary.per_minute.succeeded > 0
+        tile = app.screen.query_one("#count-succeeded .value").render()
+        assert f"{round(after.succeeded):,}" in str(tile)
+        assert rebuilt == []  # rows updated in place, never cleared
+
+
+async def test_cursor_stays_on_the_same_batch_across_polls_and_sorts(sim: SimServer) -> None:
+    clock = FakeClock()
+    app = make_app(sim, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("down", "down", "down", "down")
+        chosen = table_of(app).selected_key
+        sim.clock.advance(120)
+        clock.advance(120)
+        await refresh(pilot, app)
+        assert table_of(app).selected_key == chosen
+        for expected in (SortOrder.PROGRESS, SortOrder.FAILED, SortOrder.ETA, SortOrder.STATUS, SortOrder.NEWEST):
+            await pilot.press("s")
+            assert app.sort_order is expected
+            assert table_of(app).selected_key == chosen
+            assert f"sort: {expected.value}" in line(app, "#board-line")
+
+
+async def test_sort_orders_rows_as_the_board_says(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("s", "s")  # failed
+        table = table_of(app)
+        shown = [table.coordinate_to_cell_key((row, 0)).row_key.value for row in range(table.row_count)]
+        expected = [f"{p}\x00{i}" for p, i in app.board.sorted_keys(SortOrder.FAILED)]
+        assert shown == expected
+
+
+async def test_cancel_needs_y_and_sends_exactly_one_request(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmCancelScreen)
+        dialog = app.screen
+        assert key[1] in str(dialog.query_one("#dialog-facts").render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
+        assert sim.world.cancel_count(*key) == 1
+        assert app.board.get(key).batch.status == "cancelling"
+        assert isinstance(app.screen, BoardScreen)
+
+
+@pytest.mark.parametrize("keys", [["enter"], ["escape"], ["n"], ["tab", "shift+tab", "enter"]])
+async def test_enter_escape_and_n_keep_the_batch_running(sim: SimServer, keys: list[str]) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmCancelScreen)
+        await pilot.press(*keys)
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, BoardScreen)
+        assert sim.world.cancel_count(*key) == 0
+        assert app.board.get(key).cancel_state is None
+
+
+async def test_cancel_button_confirms_too(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("c")
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: sim.world.cancel_count(*key) == 1)
+
+
+async def test_double_press_under_a_slow_gateway_sends_one_cancel(sim: SimServer) -> None:
+    sim.faults.add(FaultRule("latency", delay=1.0, method="POST"))
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("c", "y")
+        await pilot.pause(0.1)
+        assert app.board.get(key).cancel_state is CancelState.SENDING
+        assert "cancelling…" in str(table_of(app).get_cell(f"{key[0]}\x00{key[1]}", "status"))
+        await pilot.press("c", "y", "c", "y")
+        assert not isinstance(app.screen, ConfirmCancelScreen)
+        assert app.screen.check_action("cancel", ()) is None
+        await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
+        await pilot.pause(0.2)
+        assert sim.world.cancel_count(*key) == 1
+
+
+async def test_refused_cancel_shows_the_gateway_message_and_refreshes(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        # The batch finishes on the gateway after the last poll, before the cancel arrives.
+        sim.clock.advance(10 * 24 * 3600)
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.REFUSED)
+        await wait_until(pilot, lambda: app.board.get(key).batch.finished)
+        tracked = app.board.get(key)
+        assert "Cannot cancel" in (tracked.cancel_message or "")
+        assert any("Cannot cancel" in str(n.message) for n in app._notifications)
+        assert app.screen.check_action("cancel", ()) is None  # finished now: greyed out
+
+
+async def test_c_is_greyed_out_for_finished_batches(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        done = next(t.key for t in app.board.tracked() if t.batch.finished)
+        await select(pilot, app, done)
+        assert app.screen.check_action("cancel", ()) is None
+        await pilot.press("c")
+        assert isinstance(app.screen, BoardScreen)
+
+
+async def test_read_only_shuts_cancel_and_shows_a_badge(sim: SimServer) -> None:
+    app = make_app(sim, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        assert "READ-ONLY" in line(app, "#header")
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        assert app.screen.check_action("cancel", ()) is None
+        await pilot.press("c")
+        assert isinstance(app.screen, BoardScreen)
+        app.request_cancel(key)  # every path goes through the same rule
+        await pilot.pause()
+        assert isinstance(app.screen, BoardScreen)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Cancel selected batch" not in titles
+        assert sim.world.cancel_count(*key) == 0
+
+
+async def test_palette_offers_cancel_when_allowed(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await select(pilot, app, first_live_key(app))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Cancel selected batch", "Refresh now", "Cycle sort order", "Filter"} <= set(titles)
+
+
+async def test_stale_data_is_kept_then_recovers_without_a_keypress(sim: SimServer) -> None:
+    app = make_app(sim, interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        rows = table_of(app).row_count
+        sim.go_down()
+        await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in app.health.values()))
+        assert table_of(app).row_count == rows
+        status = line(app, "#providers")
+        assert "stale" in status and "cannot connect" in status and "retry in" in status
+        failures = app.health["openai"].failures
+        sim.come_up()
+        await wait_until(pilot, lambda: all(h.state is ProviderState.OK for h in app.health.values()), 10)
+        assert failures >= 1
+        assert "stale" not in line(app, "#providers")
+
+
+async def test_backoff_grows_and_retry_after_is_honoured(sim: SimServer) -> None:
+    app = make_app(sim, interval=0.1, providers=("openai",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        sim.faults.add(FaultRule("rate_limit", retry_after=30, provider="openai"))
+        await refresh(pilot, app)
+        health = app.health["openai"]
+        assert health.state is ProviderState.STALE
+        assert health.next_poll_at - app.clock() >= 30
+        requests = sim.request_count
+        await pilot.press("r")  # the gateway asked us to wait: r must not hammer it
+        await pilot.pause(0.3)
+        assert sim.request_count == requests
+
+
+async def test_unsupported_provider_is_unavailable_while_others_go_on(sim: SimServer) -> None:
+    app = make_app(sim, providers=("openai", "mistral"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 2)
+        assert app.health["mistral"].state is ProviderState.UNAVAILABLE
+        assert app.health["openai"].state is ProviderState.OK
+        assert "unavailable" in line(app, "#providers")
+        assert table_of(app).row_count == len(sim.world.batches("openai"))
+
+
+async def test_filter_applies_on_enter_and_escape_clears(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("/")
+        await pilot.press(*"anthropic")
+        await pilot.press("enter")
+        table = table_of(app)
+        assert table.has_focus
+        assert table.cursor_row == 0
+        assert table.row_count == len(sim.world.batches("anthropic"))
+        assert all(t.key[0] == "anthropic" for t in app.board.tracked() if t.key in app.board.matching("anthropic"))
+        assert "filter: anthropic" in line(app, "#board-line")
+        await pilot.press("escape")
+        assert app.filter_text == ""
+        assert table.row_count == len(all_sim_keys(sim))
+
+
+async def test_filter_matches_status_and_name(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("/", *"expired", "enter")
+        assert table_of(app).row_count == sum(
+            1 for t in app.board.tracked() if t.batch.outcome == "expired" or "expired" in (t.batch.name or ""))
+
+
+async def test_live_only_hides_finished_batches(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("l")
+        live = sum(1 for t in app.board.tracked() if not t.batch.finished)
+        assert table_of(app).row_count == live
+        assert "live only" in line(app, "#board-line")
+
+
+async def test_pause_stops_polling_and_resume_polls_at_once(sim: SimServer) -> None:
+    app = make_app(sim, interval=0.1, providers=("openai",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        await pilot.press("p")
+        assert "PAUSED" in line(app, "#header")
+        await pilot.pause(0.3)
+        polls = app.polls_completed
+        await pilot.pause(0.4)
+        assert app.polls_completed == polls
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.polls_completed > polls)
+
+
+async def test_detail_screen_shows_every_field_and_keeps_updating(sim: SimServer) -> None:
+    clock = FakeClock()
+    app = make_app(sim, clock)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        text = dict(app.screen.lines)
+        assert text["id"] == key[1] and "ago" in text["created_at"] and "pending" in text
+        sim.clock.advance(300)
+        clock.advance(300)
+        await refresh(pilot, app)
+        updated = dict(app.screen.lines)
+        assert updated["pending"] != text["pending"]
+        assert len(app.screen.query_one("#sparkline").data) >= 1
+        await pilot.press("escape")
+        assert isinstance(app.screen, BoardScreen)
+
+
+async def test_help_lists_the_keys(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        descriptions = [d for _, d in app.screen.rows]
+        assert {"Cancel", "Filter", "Sort", "Refresh", "Pause", "Quit"} <= set(descriptions)
+        await pilot.press("escape")
+        assert isinstance(app.screen, BoardScreen)
+
+
+async def test_profile_switch_without_restart(sim: SimServer) -> None:
+    other = SimServer(seed=99, frozen=True, start_time=START, providers=("gemini",)).start()
+    try:
+        sessions = {"first": session_for(sim, name="first"),
+                    "second": session_for(other, name="second", providers=("gemini",))}
+        app = BatchtopApp(sessions["first"], clock=FakeClock(), open_profile=sessions.__getitem__,
+                          profile_names=lambda: list(sessions))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for_polls(pilot, app, 4)
+            await pilot.press("P")
+            await pilot.press("down", "enter")
+            await wait_until(pilot, lambda: app.session.profile_name == "second")
+            await wait_until(pilot, lambda: table_of(app).row_count == len(other.world.batches("gemini")))
+            assert all(k[0] == "gemini" for k in app.board.sorted_keys(SortOrder.NEWEST))
+    finally:
+        other.stop()
+
+
+async def test_hostile_strings_never_reach_the_screen_raw() -> None:
+    with SimServer(seed=5, frozen=True, start_time=START, hostile=True) as sim:
+        app = make_app(sim)
+        async with app.run_test(size=(200, 60)) as pilot:
+            await wait_for_polls(pilot, app, 4)
+            for row in range(table_of(app).row_count):
+                for cell in table_of(app).get_row_at(row):
+                    plain = cell.plain if isinstance(cell, Text) else str(cell)
+                    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E
+                                   for ch in plain)
+            hostile = next(t.key for t in app.board.tracked()
+                           if any("\x1b" in v for v in t.batch.metadata.values()))
+            await select(pilot, app, hostile)
+            await pilot.press("enter")
+            screenshot = app.export_screenshot()
+            assert "\x1b]0;" not in screenshot and "\\x1b" in screenshot
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24), (200, 60)])
+async def test_sizes_down_to_40x12_do_not_crash(sim: SimServer, size) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("enter")
+        await pilot.press("escape", "c")
+        await pilot.press("escape", "question_mark", "escape")
+        await pilot.resize_terminal(41, 13) if hasattr(pilot, "resize_terminal") else None
+        await pilot.pause()
+        assert app.is_running

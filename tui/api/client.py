@@ -1,0 +1,368 @@
+"""Async client of the Bifrost batch API on one shared keep-alive connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from tui import __version__
+from tui.api.errors import (
+    GatewayError,
+    GatewayHTTPError,
+    GatewayResponseError,
+    GatewayTimeout,
+    GatewayUnreachable,
+)
+from tui.api.models import Batch, BatchPage, GatewayErrorBody
+
+AuthHeader = Literal["authorization", "x-bf-vk", "x-api-key"]
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""A list page of 100 batches is a few hundred KB; anything past this is refused unread."""
+
+DEFAULT_PAGE_CAP = 50
+"""Pages followed per provider and list call: 50 pages of 100 is 5,000 batches."""
+
+
+@dataclass
+class BatchListing:
+    """Every batch of one provider, gathered across pages."""
+
+    provider: str
+    batches: list[Batch] = field(default_factory=list)
+    pages: int = 0
+    truncated: bool = False
+    """True when the page cap stopped the walk before the gateway's last page."""
+    skipped: int = 0
+    """Items the gateway sent that were not readable batch objects."""
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds < 0:  # NaN or in the past
+        return 0.0
+    return min(seconds, 3600.0)
+
+
+def batch_path(batch_id: str, suffix: str = "") -> str:
+    """``/v1/batches/{id}``: ids contain ``/`` and ``:``, so the id is one encoded segment."""
+    return f"/v1/batches/{quote(batch_id, safe='')}{suffix}"
+
+
+class BifrostClient:
+    """Talks to one gateway with one key. Use as ``async with BifrostClient(...) as c``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        auth_header: AuthHeader = "authorization",
+        verify: bool | str = True,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._max_body_bytes = max_body_bytes
+        headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
+        if api_key:
+            if auth_header == "authorization":
+                headers["Authorization"] = f"Bearer {api_key}"
+            else:
+                headers[auth_header] = api_key
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            verify=_verify_setting(verify),
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            follow_redirects=False,
+            transport=transport,
+            trust_env=False,
+        )
+
+    async def __aenter__(self) -> BifrostClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- the three calls -------------------------------------------------------------
+
+    async def list_page(self, provider: str, *, limit: int = 100, after: str | None = None) -> BatchPage:
+        params: dict[str, str | int] = {"provider": provider, "limit": limit}
+        if after:
+            params["after"] = after
+        body = await self._request("GET", "/v1/batches", provider, params)
+        return _parse_page(body, provider)
+
+    async def list_batches(
+        self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP
+    ) -> BatchListing:
+        """Every batch of ``provider``, newest first, following ``next_cursor`` page by page."""
+        listing = BatchListing(provider)
+        seen: set[str] = set()
+        cursors: set[str] = set()
+        after: str | None = None
+        while True:
+            page = await self.list_page(provider, limit=limit, after=after)
+            listing.pages += 1
+            listing.skipped += page.skipped
+            for batch in page.data:
+                if batch.id not in seen:
+                    seen.add(batch.id)
+                    listing.batches.append(batch)
+            if not page.has_more:
+                return listing
+            after = page.next_cursor or page.last_id or (page.data[-1].id if page.data else None)
+            # A cursor seen before would loop forever; an empty page with has_more likewise.
+            if not after or after in cursors or not page.data:
+                return listing
+            if listing.pages >= page_cap:
+                listing.truncated = True
+                return listing
+            cursors.add(after)
+
+    async def retrieve(self, provider: str, batch_id: str) -> Batch:
+        body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})
+        return _parse_batch(body, provider)
+
+    async def cancel(self, provider: str, batch_id: str) -> Batch:
+        """Ask the gateway to cancel; returns the batch as the gateway reports it after."""
+        body = await self._request(
+            "POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider}
+        )
+        return _parse_batch(body, provider)
+
+    # -- transport -------------------------------------------------------------------
+
+    async def _request(
+        self, method: str, path: str, provider: str, params: dict[str, Any]
+    ) -> Any:
+        """One call: returns the decoded JSON body of a 2xx answer or raises GatewayError."""
+        where = f"{method} {path}"
+        try:
+            # The read timeout covers one read; a body trickling in byte by byte needs a
+            # deadline for the whole exchange as well.
+            async with asyncio.timeout(self._timeout * 3):
+                async with self._http.stream(method, path, params=params) as response:
+                    raw = await self._read_capped(response.aiter_bytes(), response, provider)
+        except TimeoutError:
+            raise GatewayTimeout(
+                f"gateway too slow: no complete answer to {where} in {self._timeout * 3:.0f}s",
+                provider=provider,
+                short="gateway too slow",
+            ) from None
+        except httpx.TimeoutException as exc:
+            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+            raise GatewayTimeout(
+                f"gateway timed out ({kind}, {self._timeout:.0f}s) on {where}",
+                provider=provider,
+                short=f"{kind} timeout",
+            ) from None
+        except httpx.ConnectError as exc:
+            message, short = _connect_message(self.base_url, exc)
+            raise GatewayUnreachable(message, provider=provider, short=short) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise GatewayUnreachable(
+                f"connection to gateway dropped during {where} ({_reason(exc)})",
+                provider=provider,
+                short="connection dropped",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise GatewayUnreachable(
+                f"gateway request failed: {_reason(exc)}", provider=provider, short="request failed"
+            ) from None
+
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                return json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                raise GatewayResponseError(
+                    f"gateway sent a response that is not JSON ({len(raw)} bytes) for {where}",
+                    status=status,
+                    provider=provider,
+                    short="malformed response",
+                ) from None
+        raise _http_error(status, raw, response.headers, provider)
+
+    async def _read_capped(
+        self, chunks: AsyncIterator[bytes], response: httpx.Response, provider: str
+    ) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body_bytes:
+            raise _oversized(int(declared), self._max_body_bytes, provider)
+        buffer = bytearray()
+        async for chunk in chunks:
+            buffer += chunk
+            if len(buffer) > self._max_body_bytes:
+                raise _oversized(len(buffer), self._max_body_bytes, provider)
+        return bytes(buffer)
+
+
+def _verify_setting(verify: bool | str) -> bool | ssl.SSLContext:
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify
+
+
+def _oversized(size: int, cap: int, provider: str) -> GatewayResponseError:
+    return GatewayResponseError(
+        f"gateway response too large (over {cap // (1024 * 1024)} MB, at least {size:,} bytes); not read",
+        provider=provider,
+        short="response too large",
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text and text[0] else type(exc).__name__
+
+
+def _connect_message(base_url: str, exc: httpx.ConnectError) -> tuple[str, str]:
+    """(message, short) for a failed connection."""
+    reason = _reason(exc)
+    lowered = reason.lower()
+    if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        return (
+            f"TLS verification failed for {base_url}: {reason}. Trust the gateway's CA with "
+            "ca_bundle in the profile (or verify_tls = false, not recommended)",
+            "TLS certificate not trusted",
+        )
+    if "refused" in lowered or "all connection attempts failed" in lowered:
+        # anyio reports a refused connection as "All connection attempts failed".
+        return (
+            f"gateway unreachable: cannot connect to {base_url} (connection refused or host down)",
+            "cannot connect",
+        )
+    if "name or service" in lowered or "nodename" in lowered or "getaddrinfo" in lowered:
+        return f"gateway unreachable: cannot resolve the host of {base_url}", "host not found"
+    return f"gateway unreachable at {base_url}: {reason}", "gateway unreachable"
+
+
+def _http_error(
+    status: int, raw: bytes, headers: httpx.Headers, provider: str
+) -> GatewayHTTPError:
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    error_type: str | None = None
+    message: str | None = None
+    try:
+        body = GatewayErrorBody.model_validate(json.loads(raw))
+        error_type, message = body.error_type, body.message
+    except (ValueError, UnicodeDecodeError, ValidationError, TypeError):
+        pass
+    if not message:
+        message = _default_message(status)
+    return GatewayHTTPError(
+        f"{status}: {message}",
+        status=status,
+        error_type=error_type,
+        retry_after=retry_after,
+        provider=provider,
+    )
+
+
+def _default_message(status: int) -> str:
+    return {
+        400: "bad request",
+        401: "key rejected (no key or an invalid one)",
+        403: "key rejected (not allowed)",
+        404: "not found",
+        409: "conflict",
+        429: "rate limited",
+        500: "gateway internal error",
+        502: "bad gateway (upstream provider failed)",
+        503: "gateway unavailable",
+        504: "gateway timeout (upstream provider too slow)",
+    }.get(status, "gateway error")
+
+
+def _parse_batch(body: Any, provider: str) -> Batch:
+    if not isinstance(body, dict):
+        raise GatewayResponseError(
+            f"gateway sent {type(body).__name__} where a batch object belongs",
+            provider=provider,
+            short="malformed response",
+        )
+    try:
+        return Batch.from_wire(body, provider)
+    except ValidationError as exc:
+        raise GatewayResponseError(
+            f"gateway sent a batch object without a usable {_first_field(exc)}",
+            provider=provider,
+            short="malformed response",
+        ) from None
+
+
+def _parse_page(body: Any, provider: str) -> BatchPage:
+    if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
+        raise GatewayResponseError(
+            "gateway sent a list response of the wrong shape (no 'data' array)",
+            provider=provider,
+            short="malformed response",
+        )
+    batches: list[Batch] = []
+    skipped = 0
+    for item in body.get("data", []):
+        try:
+            if not isinstance(item, dict):
+                raise TypeError
+            batches.append(Batch.from_wire(item, provider))
+        except (ValidationError, TypeError):
+            skipped += 1  # one unreadable item must not hide the others
+    cursor = body.get("next_cursor")
+    last_id = body.get("last_id")
+    return BatchPage(
+        data=batches,
+        has_more=body.get("has_more") is True,
+        next_cursor=cursor if isinstance(cursor, str) and cursor else None,
+        first_id=body.get("first_id") if isinstance(body.get("first_id"), str) else None,
+        last_id=last_id if isinstance(last_id, str) and last_id else None,
+        skipped=skipped,
+    )
+
+
+def _first_field(exc: ValidationError) -> str:
+    errors = exc.errors()
+    if errors and errors[0].get("loc"):
+        return "'" + ".".join(str(p) for p in errors[0]["loc"]) + "'"
+    return "field"
+
+
+__all__ = [
+    "BatchListing",
+    "BifrostClient",
+    "GatewayError",
+    "batch_path",
+    "parse_retry_after",
+]

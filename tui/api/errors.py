@@ -1,0 +1,74 @@
+"""Typed failures of talking to the gateway.
+
+Every exception carries ``message``: one line a person can act on, already free of the
+key. The UI and the CLI show it as-is (after making it terminal-safe).
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every failure of a call to the gateway."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+        provider: str | None = None,
+        short: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self._short = short
+        self.status = status
+        self.error_type = error_type
+        self.retry_after = retry_after
+        self.provider = provider
+
+    @property
+    def short(self) -> str:
+        """A few words for a status line: "503 from gateway", "connection refused"."""
+        return self._short or self.message
+
+
+class GatewayUnreachable(GatewayError):
+    """No connection: refused, DNS failure, TLS failure, connection dropped."""
+
+
+class GatewayTimeout(GatewayError):
+    """Connected, but the answer did not arrive in time (including a body that trickles)."""
+
+
+class GatewayResponseError(GatewayError):
+    """The gateway answered 2xx with something that is not what the API describes."""
+
+
+class GatewayHTTPError(GatewayError):
+    """The gateway answered with an error status; ``message`` is the gateway's own text."""
+
+    @property
+    def is_auth(self) -> bool:
+        return self.status in (401, 403)
+
+    @property
+    def is_rate_limited(self) -> bool:
+        return self.status == 429
+
+    @property
+    def is_not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def is_unsupported(self) -> bool:
+        return self.error_type == "unsupported_operation"
+
+    @property
+    def short(self) -> str:
+        if self._short:
+            return self._short
+        if self.is_auth:
+            return f"{self.status} key rejected"
+        return f"{self.status} from gateway"

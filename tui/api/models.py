@@ -1,0 +1,387 @@
+"""Pydantic models of the Bifrost batch API.
+
+The gateway omits empty fields instead of sending null, passes providers' own statuses
+through, and differs by provider in which counts it fills in. These models accept all of
+that: every optional field has a default, unknown fields are ignored, and a value of the
+wrong type in a place that is only informative (a count, a timestamp, a metadata value)
+becomes "unknown" instead of failing the whole batch. Only a missing/non-string ``id`` or
+``status`` makes a batch unreadable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+
+# Live: the gateway may still change the batch. Unknown statuses count as live, because
+# treating an unknown state as finished would stop polling a batch that may still run.
+LIVE_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+FINISHED_STATUSES = frozenset({"completed", "failed", "expired", "cancelled", "canceled", "ended"})
+KNOWN_STATUSES = LIVE_STATUSES | FINISHED_STATUSES
+
+
+def status_is_finished(status: str) -> bool:
+    """True for the statuses from which a batch never moves again."""
+    return status.strip().lower() in FINISHED_STATUSES
+
+
+def _lenient_int(value: Any) -> int | None:
+    """A count or timestamp as an int, or None when the gateway sent something else."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+            return int(number) if math.isfinite(number) else None
+    return None
+
+
+def _lenient_count(value: Any) -> int | None:
+    number = _lenient_int(value)
+    return number if number is None or number >= 0 else None
+
+
+def _lenient_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return None
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None}
+
+
+def _lenient_bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+LenientInt = Annotated[int | None, BeforeValidator(_lenient_int)]
+LenientCount = Annotated[int | None, BeforeValidator(_lenient_count)]
+LenientStr = Annotated[str | None, BeforeValidator(_lenient_str)]
+StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
+LenientBool = Annotated[bool | None, BeforeValidator(_lenient_bool)]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RequestCounts(_Lenient):
+    """Request counts as the gateway sent them.
+
+    ``None`` means the gateway did not send the field (or sent garbage). The derived
+    properties fill in what can be derived and stay ``None`` when it cannot.
+    """
+
+    total: LenientCount = None
+    completed: LenientCount = None
+    failed: LenientCount = None
+    succeeded_sent: LenientCount = Field(default=None, alias="succeeded")
+    expired: LenientCount = None
+    canceled: LenientCount = None
+    pending_sent: LenientCount = Field(default=None, alias="pending")
+    closed: bool = Field(default=False, exclude=True)
+    """Set for finished batches: whatever did not run is no longer pending."""
+
+    @property
+    def known(self) -> bool:
+        """False when the gateway carries no counts (Bedrock list items: all zero)."""
+        values = (
+            self.total, self.completed, self.failed, self.succeeded_sent,
+            self.expired, self.canceled, self.pending_sent,
+        )
+        return any(v for v in values)
+
+    @property
+    def total_known(self) -> bool:
+        """Gemini often sends total 0 while counting completions: total is then unknown."""
+        return self.known and bool(self.total)
+
+    @property
+    def succeeded(self) -> int | None:
+        if not self.known:
+            return None
+        if self.succeeded_sent is not None:
+            return self.succeeded_sent
+        # OpenAI-backed batches have no 'succeeded': their 'completed' counts the successes.
+        return self.completed or 0
+
+    @property
+    def failed_count(self) -> int | None:
+        return (self.failed or 0) if self.known else None
+
+    @property
+    def canceled_count(self) -> int | None:
+        return (self.canceled or 0) if self.known else None
+
+    @property
+    def expired_count(self) -> int | None:
+        return (self.expired or 0) if self.known else None
+
+    @property
+    def done(self) -> int | None:
+        """Requests that will not run any more: succeeded, failed, canceled, expired."""
+        if not self.known:
+            return None
+        return (self.completed or 0) + (self.failed or 0) + (self.canceled or 0) + (self.expired or 0)
+
+    @property
+    def pending(self) -> int | None:
+        """Requests still to run; None when the counts (or the total) are unknown."""
+        if self.pending_sent is not None:
+            return self.pending_sent
+        if self.closed and self.known:
+            return 0
+        if not self.total_known:
+            return None
+        done = self.done or 0
+        return max((self.total or 0) - done, 0)
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction of requests that will not run any more, 0..1, or None when unknown."""
+        if not self.total_known:
+            return None
+        return min((self.done or 0) / (self.total or 1), 1.0)
+
+    def settled(self, outcome: str) -> RequestCounts:
+        """The counts of a batch that finished as ``outcome``: nothing is pending any more.
+
+        OpenAI-backed batches report only total/completed/failed, so the requests an expired
+        or cancelled batch never ran would otherwise look pending forever. They are counted
+        as expired or canceled, as the batch's outcome says.
+        """
+        if not self.known:
+            return self
+        update: dict[str, Any] = {"closed": True}
+        remainder = (self.total or 0) - (self.done or 0) if self.total_known else 0
+        if self.pending_sent is None and remainder > 0:
+            if outcome == "expired":
+                update["expired"] = (self.expired or 0) + remainder
+            elif outcome == "cancelled":
+                update["canceled"] = (self.canceled or 0) + remainder
+        return self.model_copy(update=update)
+
+    def derived_wire(self) -> dict[str, int | None]:
+        """``succeeded`` and ``pending`` for ``--json``: filled in, null where unknown."""
+        return {"succeeded": self.succeeded, "pending": self.pending}
+
+
+class BatchErrorItem(_Lenient):
+    code: LenientStr = None
+    message: LenientStr = None
+    param: LenientStr = None
+    line: LenientInt = None
+
+
+def _error_items(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
+
+
+class BatchErrors(_Lenient):
+    object: LenientStr = None
+    data: Annotated[list[BatchErrorItem], BeforeValidator(_error_items)] = Field(default_factory=list)
+
+
+def _errors(value: Any) -> Any:
+    return value if isinstance(value, dict) else None
+
+
+class ExtraFields(_Lenient):
+    """Bifrost's own fields on every response. Two spellings of the model fields exist."""
+
+    request_type: LenientStr = None
+    provider: LenientStr = None
+    latency: LenientInt = None
+    chunk_index: LenientInt = None
+    original_model_requested: LenientStr = None
+    resolved_model_used: LenientStr = None
+    model_requested: LenientStr = None
+    model_deployment: LenientStr = None
+
+    @property
+    def model_asked(self) -> str | None:
+        return self.original_model_requested or self.model_requested
+
+    @property
+    def model_used(self) -> str | None:
+        return self.resolved_model_used or self.model_deployment
+
+
+def _extra_fields(value: Any) -> Any:
+    return value if isinstance(value, dict) else {}
+
+
+def _counts(value: Any) -> Any:
+    return value if isinstance(value, dict) else {}
+
+
+TIMESTAMP_FIELDS = (
+    "created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at",
+    "expired_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at",
+)
+
+
+class Batch(_Lenient):
+    """One batch as the gateway describes it, plus the provider it was fetched from."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    id: str
+    status: str
+    provider: str = ""
+    object: LenientStr = None
+    endpoint: LenientStr = None
+    completion_window: LenientStr = None
+    input_file_id: LenientStr = None
+    output_file_id: LenientStr = None
+    error_file_id: LenientStr = None
+    request_counts: Annotated[RequestCounts, BeforeValidator(_counts)] = Field(default_factory=RequestCounts)
+    metadata: StringMap = Field(default_factory=dict)
+    errors: Annotated[BatchErrors | None, BeforeValidator(_errors)] = None
+    created_at: LenientInt = None
+    in_progress_at: LenientInt = None
+    finalizing_at: LenientInt = None
+    completed_at: LenientInt = None
+    failed_at: LenientInt = None
+    expired_at: LenientInt = None
+    cancelling_at: LenientInt = None
+    cancelled_at: LenientInt = None
+    expires_at: LenientInt = None
+    # Anthropic-backed
+    processing_status: LenientStr = None
+    results_url: LenientStr = None
+    archived_at: LenientInt = None
+    # Gemini-backed
+    operation_name: LenientStr = None
+    done: LenientBool = None
+    extra_fields: Annotated[ExtraFields, BeforeValidator(_extra_fields)] = Field(default_factory=ExtraFields)
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _settle_finished_counts(self) -> Batch:
+        if self.finished:
+            self.request_counts = self.request_counts.settled(self.outcome)
+        return self
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any], provider: str) -> Batch:
+        """Parse one batch object; raises pydantic.ValidationError when id/status are unusable."""
+        batch = cls.model_validate({**data, "provider": provider})
+        batch._raw = data
+        return batch
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Batches are identified by (provider, id): ids are only unique per provider."""
+        return (self.provider, self.id)
+
+    @property
+    def status_word(self) -> str:
+        return self.status.strip().lower()
+
+    @property
+    def finished(self) -> bool:
+        return status_is_finished(self.status)
+
+    @property
+    def outcome(self) -> str:
+        """The status with Anthropic's catch-all ``ended`` resolved into how it finished."""
+        status = self.status_word
+        if status == "canceled":
+            return "cancelled"
+        if status != "ended":
+            return status
+        counts = self.request_counts
+        if self.cancelling_at or (counts.canceled or 0) > 0:
+            return "cancelled"
+        if (counts.expired or 0) > 0:
+            return "expired"
+        if counts.known and counts.total and (counts.failed or 0) >= counts.total:
+            return "failed"
+        return "completed"
+
+    @property
+    def name(self) -> str | None:
+        """A human name from metadata, when the creator gave one."""
+        for key in ("name", "job", "description", "job_name", "batch_name"):
+            value = self.metadata.get(key)
+            if value:
+                return value
+        return None
+
+    @property
+    def finished_at(self) -> int | None:
+        return (
+            self.completed_at or self.failed_at or self.expired_at or self.cancelled_at
+            if self.finished
+            else None
+        )
+
+    def as_wire(self) -> dict[str, Any]:
+        """The object as the gateway sent it, with ``provider`` and derived counts added."""
+        data = dict(self._raw)
+        data["provider"] = self.provider
+        counts = data.get("request_counts")
+        merged = dict(counts) if isinstance(counts, dict) else {}
+        merged.update(self.request_counts.derived_wire())
+        data["request_counts"] = merged
+        return data
+
+
+class BatchPage(BaseModel):
+    """One page of ``GET /v1/batches``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[Batch]
+    has_more: bool = False
+    next_cursor: str | None = None
+    first_id: str | None = None
+    last_id: str | None = None
+    skipped: int = 0
+    """Items in ``data`` that were not batch objects (no id/status) and were left out."""
+
+
+class GatewayErrorDetail(_Lenient):
+    type: LenientStr = None
+    code: LenientStr = None
+    message: LenientStr = None
+
+
+class GatewayErrorBody(_Lenient):
+    """The gateway's error body: ``error.message`` is the text to show a person."""
+
+    is_bifrost_error: LenientBool = None
+    status_code: LenientInt = None
+    type: LenientStr = None
+    error: Annotated[GatewayErrorDetail | None, BeforeValidator(_errors)] = None
+    extra_fields: Annotated[ExtraFields, BeforeValidator(_extra_fields)] = Field(default_factory=ExtraFields)
+
+    @property
+    def error_type(self) -> str | None:
+        return (self.error.type if self.error else None) or self.type
+
+    @property
+    def message(self) -> str | None:
+        return self.error.message if self.error else None

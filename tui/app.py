@@ -1,0 +1,360 @@
+"""The live board: a Textual app that watches batches and cancels them behind a confirmation.
+
+The app owns the session (profile, key, client), the board (pure state, tui.monitor) and one
+poll loop per provider. Each loop runs one poll at a time and schedules the next only when
+the last has finished, so a slow gateway never sees polls pile up. Screens render what the
+board holds; they never talk to the gateway themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+
+from tui.api import BifrostClient, GatewayError
+from tui.config import ConfigError, config_path, load_config
+from tui.monitor import (
+    BatchKey,
+    Board,
+    CancelState,
+    ProviderHealth,
+    ProviderState,
+    SortOrder,
+)
+from tui.monitor.poller import poll_provider
+from tui.screens.board import BoardScreen
+from tui.screens.confirm import ConfirmCancelScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.help import HelpScreen, describe_keys
+from tui.screens.profiles import ProfilePickerScreen
+from tui.session import DEMO_PROFILE, Session, open_session
+from tui.textsafe import safe_text
+
+SessionOpener = Callable[[str], Session]
+
+
+class BatchtopApp(App[int]):
+    """``batchtop``: the live board."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "batchtop"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("P", "switch_profile", "Profile", show=False),
+    ]
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Callable[[], float] = time.time,
+        open_profile: SessionOpener | None = None,
+        profile_names: Callable[[], list[str]] | None = None,
+    ) -> None:
+        super().__init__()
+        # Quiet over SSH: nothing moves unless data changed.
+        self.animation_level = "none"
+        self.session = session
+        self.clock = clock
+        self._open_profile = open_profile
+        self._profile_names = profile_names or (lambda: [session.profile_name])
+        self.board = Board(clock)
+        self.health: dict[str, ProviderHealth] = {}
+        self.client: BifrostClient | None = None
+        self.paused = False
+        self.filter_text = ""
+        self.live_only = False
+        self.sort_order = SortOrder.NEWEST
+        self._resume = asyncio.Event()
+        self._wake: dict[str, asyncio.Event] = {}
+        self._status_timer: Timer | None = None
+        self._sessions_to_close: list[Session] = []
+        self.polls_completed = 0
+        self.internal_errors: list[str] = []
+        """Drawing failures caught to keep polling alive; tests assert there are none."""
+        """Polls finished (ok or failed) since start: lets tests wait for a poll, not sleep."""
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(BoardScreen())
+        self._status_timer = self.set_interval(1.0, self._tick_status, pause=True)
+        self._start_polling()
+
+    async def on_unmount(self) -> None:
+        await self._stop_polling()
+
+    @property
+    def board_screen(self) -> BoardScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, BoardScreen):
+                return screen
+        return None
+
+    # -- polling ------------------------------------------------------------------------
+
+    def _start_polling(self) -> None:
+        self.client = self.session.client()
+        self._resume.set()
+        self.paused = False
+        now = self.clock()
+        interval = self.session.profile.interval
+        self.health = {
+            provider: ProviderHealth(provider, interval, next_poll_at=now)
+            for provider in self.session.profile.providers
+        }
+        self._wake = {provider: asyncio.Event() for provider in self.health}
+        for provider in self.health:
+            self.run_worker(self._poll_loop(provider), group="poll", name=f"poll {provider}",
+                            exit_on_error=False)
+        self._update_status_timer()
+
+    async def _stop_polling(self) -> None:
+        self.workers.cancel_group(self, "poll")
+        self.workers.cancel_group(self, "cancel")
+        if self.client is not None:
+            client, self.client = self.client, None
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def _poll_loop(self, provider: str) -> None:
+        health = self.health[provider]
+        client = self.client
+        assert client is not None
+        while True:
+            await self._resume.wait()
+            health.in_flight = True
+            self._status_changed()
+            try:
+                result = await poll_provider(client, provider, self.board)
+            except GatewayError as exc:
+                health.failed(self.clock(), exc)
+            except Exception as exc:  # noqa: BLE001 — a surprise in gateway data must not end polling
+                self.log.error(f"poll of {provider} failed unexpectedly: {type(exc).__name__}")
+                health.failed(self.clock(), GatewayError(
+                    f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer"))
+            else:
+                self.board.apply(result.batches)
+                for key in result.gone:
+                    self.board.mark_gone(key)
+                health.succeeded(self.clock())
+                self._guarded(self._board_changed)
+            self.polls_completed += 1
+            self._guarded(self._status_changed)
+            delay = max(health.next_poll_at - self.clock(), 0.05)
+            wake = self._wake[provider]
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
+
+    def _guarded(self, redraw: Callable[[], None]) -> None:
+        """Run a redraw; a bug in drawing must not stop the polling that feeds it."""
+        try:
+            redraw()
+        except Exception as exc:  # noqa: BLE001
+            self.internal_errors.append(f"{type(exc).__name__}: {exc}")
+            self.log.error(traceback.format_exc())
+            self.notify(f"internal error while drawing: {type(exc).__name__}", severity="error")
+
+    def _board_changed(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, (BoardScreen, DetailScreen)):
+                screen.refresh_from_board()
+
+    def _status_changed(self) -> None:
+        screen = self.board_screen
+        if screen is not None and screen.is_mounted:
+            screen.refresh_status()
+        self._update_status_timer()
+
+    def _update_status_timer(self) -> None:
+        """Tick once a second only while a countdown or a stale age is on screen."""
+        if self._status_timer is None:
+            return
+        waiting = not self.paused and any(h.state is not ProviderState.OK for h in self.health.values())
+        if waiting:
+            self._status_timer.resume()
+        else:
+            self._status_timer.pause()
+
+    def _tick_status(self) -> None:
+        screen = self.board_screen
+        if screen is not None and screen.is_mounted:
+            screen.refresh_status()
+
+    def action_poll_now(self) -> None:
+        now = self.clock()
+        for provider, health in self.health.items():
+            health.poll_now(now)
+            if health.due(now):
+                self._wake[provider].set()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self._resume.clear()
+        else:
+            self._resume.set()
+            self.action_poll_now()
+        self._update_status_timer()
+        self._board_changed()
+
+    # -- cancel -------------------------------------------------------------------------
+
+    def can_cancel(self, key: BatchKey) -> bool:
+        """The one rule for every path to cancel: key, palette, detail screen."""
+        if self.session.profile.read_only:
+            return False
+        tracked = self.board.get(key)
+        if tracked is None or tracked.gone:
+            return False
+        if tracked.cancel_state is CancelState.SENDING:
+            return False
+        batch = tracked.batch
+        return not batch.finished and batch.status_word != "cancelling"
+
+    def request_cancel(self, key: BatchKey) -> None:
+        if not self.can_cancel(key):
+            return
+        tracked = self.board.get(key)
+        assert tracked is not None
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed and self.can_cancel(key):
+                self._send_cancel(key)
+
+        self.push_screen(ConfirmCancelScreen(tracked.batch), answered)
+
+    def _send_cancel(self, key: BatchKey) -> None:
+        self.board.set_cancel_state(key, CancelState.SENDING)
+        self._rows_changed([key])
+        self.run_worker(self._cancel_worker(key), group="cancel", exit_on_error=False)
+
+    async def _cancel_worker(self, key: BatchKey) -> None:
+        provider, batch_id = key
+        client = self.client
+        if client is None:
+            return
+        try:
+            result = await client.cancel(provider, batch_id)
+        except GatewayError as exc:
+            self.board.set_cancel_state(key, CancelState.REFUSED, exc.message)
+            self.notify(safe_text(exc.message, 300), title="Cancel refused", severity="error", timeout=10)
+            with contextlib.suppress(GatewayError):
+                self.board.apply([await client.retrieve(provider, batch_id)])
+        else:
+            self.board.apply([result])
+            self.board.set_cancel_state(key, CancelState.ACCEPTED)
+            self.notify(f"{safe_text(batch_id, 60)} is now {safe_text(result.status_word, 30)}",
+                        title="Cancel accepted", timeout=6)
+        self._board_changed()
+
+    def _rows_changed(self, keys: list[BatchKey]) -> None:
+        screen = self.board_screen
+        if screen is not None:
+            screen.refresh_rows(keys)
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen):
+                screen.refresh_from_board()
+
+    # -- screens ------------------------------------------------------------------------
+
+    def open_details(self, key: BatchKey) -> None:
+        if self.board.get(key) is not None:
+            self.push_screen(DetailScreen(key))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(describe_keys(self.screen)))
+
+    def action_switch_profile(self) -> None:
+        if self._open_profile is None or isinstance(self.screen, ProfilePickerScreen):
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.session.profile_name:
+                self.run_worker(self.switch_profile(name), group="profile", exclusive=True)
+
+        self.push_screen(ProfilePickerScreen(self._profile_names(), self.session.profile_name), chosen)
+
+    async def switch_profile(self, name: str) -> None:
+        """Leave the current profile for ``name``: new client, empty board, new polls."""
+        assert self._open_profile is not None
+        try:
+            session = self._open_profile(name)
+        except ConfigError as exc:
+            self.notify(exc.message, title="Cannot switch profile", severity="error", timeout=10)
+            return
+        await self._stop_polling()
+        self._sessions_to_close.append(self.session)
+        self.session = session
+        self.board = Board(self.clock)
+        while not isinstance(self.screen, BoardScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self._start_polling()
+        self._board_changed()
+        self.notify(f"now watching profile {safe_text(name, 40)}", timeout=4)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        board = self.board_screen
+        yield SystemCommand("Refresh now", "Poll every provider now", self.action_poll_now)
+        yield SystemCommand("Pause / resume polling", "Stop or restart polling", self.action_toggle_pause)
+        if board is not None:
+            key = board.table.selected_key
+            if key is not None and self.can_cancel(key):
+                yield SystemCommand("Cancel selected batch", "Asks for confirmation first",
+                                    lambda: self.request_cancel(key))
+            yield SystemCommand("Cycle sort order", "newest, progress, failed, ETA, status", board.action_sort)
+            yield SystemCommand("Toggle live only", "Hide finished batches", board.action_live_only)
+            yield SystemCommand("Filter", "Match id, name, provider or status", board.action_filter)
+        if self._open_profile is not None:
+            yield SystemCommand("Switch profile", "Watch another profile", self.action_switch_profile)
+        yield SystemCommand("Help", "Show the keys", self.action_help)
+
+
+def _profile_names(current: Session) -> list[str]:
+    try:
+        names = list(load_config(config_path()).profiles)
+    except ConfigError:
+        names = []
+    if current.profile_name not in names:
+        names.insert(0, current.profile_name)
+    return names
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the live board for the profile the flags choose. ConfigError propagates (exit 2)."""
+    session = open_session(args)
+    demo = session if session.demo is not None else None
+
+    def open_profile(name: str) -> Session:
+        if demo is not None and name == DEMO_PROFILE:
+            return demo
+        ns = argparse.Namespace(profile=name, read_only=bool(getattr(args, "read_only", False)))
+        return open_session(ns)
+
+    app = BatchtopApp(session, open_profile=open_profile, profile_names=lambda: _profile_names(session))
+    try:
+        app.run()
+    finally:
+        for opened in {id(s): s for s in [session, app.session, *app._sessions_to_close]}.values():
+            opened.close()
+    return app.return_code or 0
+
+
+__all__ = ["BatchtopApp", "run_app", "Path"]

@@ -1,0 +1,88 @@
+"""Words for batches, shared by the CLI and the TUI: status, progress, every field. No Textual.
+
+Every string that came from the gateway passes through ``safe_text`` here.
+"""
+
+from __future__ import annotations
+
+from tui.api import Batch
+from tui.humanize import ago, count, local_time, percent
+from tui.textsafe import safe_text
+
+STATUS_GLYPHS = {
+    "validating": "○",
+    "in_progress": "▶",
+    "finalizing": "◑",
+    "cancelling": "□",
+    "completed": "✓",
+    "failed": "✗",
+    "expired": "⊘",
+    "cancelled": "■",
+}
+UNKNOWN_GLYPH = "?"
+
+
+def status_glyph(batch: Batch) -> str:
+    return STATUS_GLYPHS.get(batch.outcome, UNKNOWN_GLYPH)
+
+
+def progress_text(batch: Batch) -> str:
+    counts = batch.request_counts
+    if not counts.known:
+        return "—"
+    if not counts.total_known:
+        return f"{count(counts.done)} done"
+    return f"{percent(counts.progress)} of {count(counts.total)}"
+
+
+def status_text(batch: Batch) -> str:
+    outcome = batch.outcome
+    word = safe_text(batch.status_word, 20)
+    return word if outcome == batch.status_word else f"{word}:{safe_text(outcome, 12)}"
+
+
+def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
+    """(label, value) pairs of everything known about a batch, values terminal-safe."""
+    c = batch.request_counts
+    lines: list[tuple[str, str]] = [
+        ("id", safe_text(batch.id)),
+        ("provider", safe_text(batch.provider)),
+        ("status", status_text(batch)),
+    ]
+    if batch.name:
+        lines.append(("name", safe_text(batch.name, 200)))
+    lines += [
+        ("progress", progress_text(batch)),
+        ("total", count(c.total) if c.total_known else "—"),
+        ("pending", count(c.pending)),
+        ("succeeded", count(c.succeeded)),
+        ("failed", count(c.failed_count)),
+        ("canceled", count(c.canceled_count)),
+        ("expired", count(c.expired_count)),
+    ]
+    for label in ("processing_status", "endpoint", "completion_window", "input_file_id",
+                  "output_file_id", "error_file_id", "results_url", "operation_name"):
+        value = getattr(batch, label)
+        if value:
+            lines.append((label, safe_text(value, 300)))
+    for label in ("created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at",
+                  "expired_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at"):
+        value = getattr(batch, label)
+        if value:
+            lines.append((label, f"{local_time(value)}  ({ago(value, now)})"))
+    extra = batch.extra_fields
+    if extra.model_asked or extra.model_used:
+        lines.append(("model", safe_text(" → ".join(m for m in (extra.model_asked, extra.model_used) if m), 200)))
+    if extra.latency is not None:
+        lines.append(("latency", f"{extra.latency} ms"))
+    for key, value in sorted(batch.metadata.items()):
+        lines.append((f"metadata.{safe_text(key, 40)}", safe_text(value, 300)))
+    if batch.errors and batch.errors.data:
+        for item in batch.errors.data[:20]:
+            where = f" (line {item.line})" if item.line is not None else ""
+            lines.append(("error", safe_text(f"{item.code or 'error'}{where}: {item.message or ''}", 300)))
+        if len(batch.errors.data) > 20:
+            lines.append(("error", f"… and {len(batch.errors.data) - 20} more"))
+    return lines
+
+

@@ -1,0 +1,408 @@
+"""The headless subcommands: list, show, cancel, profiles, sim. No Textual here.
+
+Exit codes: 0 ok, 1 API or network failure (with the gateway's message), 2 usage or
+config error. Everything that came from the gateway goes through ``safe_text`` before it
+is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from tui.api import Batch, BatchListing, GatewayError, GatewayHTTPError
+from tui.config import (
+    ConfigError,
+    config_path,
+    load_config,
+    mask_key,
+    remove_profile,
+    resolve_api_key,
+    save_profile,
+)
+from tui.describe import batch_detail_lines, progress_text, status_text
+from tui.humanize import ago, count
+from tui.session import Session, open_session
+from tui.textsafe import safe_text
+
+EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
+
+
+def run(args: argparse.Namespace) -> int:
+    command = args.command
+    try:
+        if command is None:
+            return _run_tui(args)
+        if command == "sim":
+            return _sim(args)
+        if command == "profiles":
+            return _profiles(args)
+        session = open_session(args)
+        try:
+            handler: Callable[[argparse.Namespace, Session], int] = {
+                "list": _list, "show": _show, "cancel": _cancel,
+            }[command]
+            return handler(args, session)
+        finally:
+            session.close()
+    except ConfigError as exc:
+        _err(exc.message)
+        return EXIT_USAGE
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_app  # Textual is imported here and only here
+
+    return run_app(args)
+
+
+def _err(message: str) -> None:
+    print(f"batchtop: {message}", file=sys.stderr)
+
+
+# -- list ---------------------------------------------------------------------------
+
+
+async def _gather_listings(session: Session) -> list[BatchListing | GatewayError]:
+    async with session.client() as client:
+        async def one(provider: str) -> BatchListing | GatewayError:
+            try:
+                return await client.list_batches(provider)
+            except GatewayError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(p) for p in session.profile.providers)))
+
+
+def newest_first(batches: Sequence[Batch]) -> list[Batch]:
+    return sorted(batches, key=lambda b: (b.created_at or 0, b.provider, b.id), reverse=True)
+
+
+def _list(args: argparse.Namespace, session: Session) -> int:
+    results = asyncio.run(_gather_listings(session))
+    batches: list[Batch] = []
+    failed = False
+    for provider, result in zip(session.profile.providers, results):
+        if isinstance(result, GatewayError):
+            failed = True
+            _err(f"{provider}: {safe_text(result.message, 300)}")
+            continue
+        batches.extend(result.batches)
+        if result.truncated:
+            _err(f"{provider}: stopped after {result.pages} pages; older batches not listed")
+        if result.skipped:
+            _err(f"{provider}: {result.skipped} unreadable item(s) in the gateway's answer left out")
+    batches = newest_first(batches)
+    if args.json:
+        json.dump([b.as_wire() for b in batches], sys.stdout, indent=2, ensure_ascii=True)
+        sys.stdout.write("\n")
+    else:
+        print_batch_table(batches, sys.stdout, now=time.time())
+    return EXIT_API if failed else EXIT_OK
+
+
+def print_batch_table(batches: Sequence[Batch], out: TextIO, *, now: float) -> None:
+    if not batches:
+        print("no batches", file=out)
+        return
+    header = ("PROVIDER", "STATUS", "ID", "NAME", "PROGRESS", "PENDING", "SUCCEEDED", "FAILED",
+              "CANCELED", "AGE")
+    rows = []
+    for b in batches:
+        c = b.request_counts
+        rows.append((
+            safe_text(b.provider, 12),
+            status_text(b),
+            safe_text(b.id),  # never shortened: people copy ids from here into `cancel`
+            safe_text(b.name or "", 24),
+            progress_text(b),
+            count(c.pending),
+            count(c.succeeded),
+            count(c.failed_count),
+            count(c.canceled_count),
+            ago(b.created_at, now),
+        ))
+    _print_columns(header, rows, out, right_aligned={5, 6, 7, 8})
+
+
+def _print_columns(
+    header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO, right_aligned: set[int]
+) -> None:
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(widths[i]) if i in right_aligned else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
+        ]
+        return "  ".join(parts).rstrip()
+
+    print(line(header), file=out)
+    for row in rows:
+        print(line(row), file=out)
+
+
+# -- show ---------------------------------------------------------------------------
+
+
+async def _find_batch(session: Session, batch_id: str) -> Batch:
+    """Retrieve from the one provider named, or try each provider of the profile."""
+    providers = session.profile.providers
+    last_error: GatewayError | None = None
+    async with session.client() as client:
+        for provider in providers:
+            try:
+                return await client.retrieve(provider, batch_id)
+            except GatewayHTTPError as exc:
+                if len(providers) > 1 and (exc.is_not_found or exc.status == 400):
+                    last_error = exc
+                    continue
+                raise
+    assert last_error is not None
+    raise GatewayError(
+        f"batch {safe_text(batch_id, 120)} not found on {', '.join(providers)}",
+        status=last_error.status,
+    )
+
+
+def _show(args: argparse.Namespace, session: Session) -> int:
+    try:
+        batch = asyncio.run(_find_batch(session, args.batch_id))
+    except GatewayError as exc:
+        _err(safe_text(exc.message, 300))
+        return EXIT_API
+    if args.json:
+        json.dump(batch.as_wire(), sys.stdout, indent=2, ensure_ascii=True)
+        sys.stdout.write("\n")
+    else:
+        print_batch_detail(batch, sys.stdout, now=time.time())
+    return EXIT_OK
+
+
+def print_batch_detail(batch: Batch, out: TextIO, *, now: float) -> None:
+    lines = batch_detail_lines(batch, now)
+    width = max(len(label) for label, _ in lines)
+    for label, value in lines:
+        print(f"{label.ljust(width)}  {value}", file=out)
+
+
+# -- cancel -------------------------------------------------------------------------
+
+
+def _single_provider(session: Session, what: str) -> str:
+    providers = session.profile.providers
+    if len(providers) != 1:
+        raise ConfigError(
+            f"{what} needs one provider: pass --provider (profile '{session.profile_name}' "
+            f"watches {', '.join(providers)})"
+        )
+    return providers[0]
+
+
+def _ask_yes(prompt: str) -> bool:
+    try:
+        answer = input(prompt)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+async def _fetch_for_cancel(session: Session, provider: str, ids: Sequence[str]) -> list[Batch | GatewayError]:
+    async with session.client() as client:
+        async def one(batch_id: str) -> Batch | GatewayError:
+            try:
+                return await client.retrieve(provider, batch_id)
+            except GatewayError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+
+async def _send_cancels(session: Session, provider: str, ids: Sequence[str]) -> list[Batch | GatewayError]:
+    async with session.client() as client:
+        async def one(batch_id: str) -> Batch | GatewayError:
+            try:
+                return await client.cancel(provider, batch_id)
+            except GatewayError as exc:
+                return exc
+
+        # One cancel per id, at most 8 in flight.
+        limit = asyncio.Semaphore(8)
+
+        async def bounded(batch_id: str) -> Batch | GatewayError:
+            async with limit:
+                return await one(batch_id)
+
+        return list(await asyncio.gather(*(bounded(i) for i in ids)))
+
+
+def _describe(batch: Batch) -> str:
+    c = batch.request_counts
+    name = f" “{safe_text(batch.name, 40)}”" if batch.name else ""
+    pending = f", {count(c.pending)} pending" if c.pending is not None else ""
+    return f"{safe_text(batch.id)}{name} — {status_text(batch)}, {progress_text(batch)}{pending}"
+
+
+def _cancel(args: argparse.Namespace, session: Session) -> int:
+    if session.profile.read_only:
+        _err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
+        return EXIT_USAGE
+    provider = _single_provider(session, "cancel")
+    ids = list(dict.fromkeys(args.batch_ids))  # the same id twice is cancelled once
+    interactive = sys.stdin.isatty()
+    if not args.yes and not interactive:
+        _err("refusing to cancel without confirmation: no terminal to ask on; pass --yes")
+        return EXIT_USAGE
+
+    found = asyncio.run(_fetch_for_cancel(session, provider, ids))
+    exit_code = EXIT_OK
+    to_cancel: list[Batch] = []
+    for batch_id, result in zip(ids, found):
+        if isinstance(result, GatewayError):
+            _err(f"{provider} {safe_text(batch_id)}: {safe_text(result.message, 300)}; not sent")
+            exit_code = EXIT_API
+        elif result.finished:
+            print(f"{provider} {safe_text(batch_id)}: already {safe_text(result.outcome, 20)}; nothing to cancel")
+        else:
+            to_cancel.append(result)
+    if not to_cancel:
+        return exit_code
+
+    if not args.yes:
+        print(f"About to cancel {len(to_cancel)} batch(es) on {provider} at {session.gateway_host}:")
+        for batch in to_cancel:
+            print(f"  {_describe(batch)}")
+        print("Requests already done are kept; the pending ones are dropped.")
+        if not _ask_yes("Cancel? [y/N] "):
+            print("Nothing cancelled.")
+            return EXIT_API
+
+    results = asyncio.run(_send_cancels(session, provider, [b.id for b in to_cancel]))
+    for batch, result in zip(to_cancel, results):
+        if isinstance(result, GatewayError):
+            _err(f"{provider} {safe_text(batch.id)}: refused — {safe_text(result.message, 300)}")
+            exit_code = EXIT_API
+        else:
+            print(f"{provider} {safe_text(batch.id)}: {safe_text(result.status_word, 20)} (accepted)")
+    return exit_code
+
+
+# -- profiles -----------------------------------------------------------------------
+
+
+def _key_source(profile: Any) -> str:
+    if profile.api_key_env:
+        return f"env {profile.api_key_env}"
+    if profile.api_key_cmd:
+        return f"command {shlex.quote(profile.api_key_cmd[0])}"
+    if profile.api_key is not None:
+        return "inline"
+    return "none"
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    path = config_path()
+    action = args.profiles_action
+    if action == "list":
+        config = load_config(path)
+        if not config.profiles:
+            print(f"no profiles in {path}; add one with: batchtop profiles add NAME --base-url URL --provider openai")
+            return EXIT_OK
+        rows = [
+            (
+                name + (" *" if name == config.default_profile else ""),
+                p.base_url,
+                ",".join(p.providers),
+                _key_source(p),
+                "read-only" if p.read_only else "",
+            )
+            for name, p in config.profiles.items()
+        ]
+        _print_columns(("NAME", "BASE_URL", "PROVIDERS", "KEY", "MODE"), rows, sys.stdout, set())
+        return EXIT_OK
+    if action == "show":
+        config = load_config(path)
+        name = args.name or getattr(args, "profile", None) or config.default_profile
+        if name is None and len(config.profiles) == 1:
+            name = next(iter(config.profiles))
+        if name is None or name not in config.profiles:
+            known = ", ".join(config.profiles) or "none"
+            raise ConfigError(f"no profile {name!r} in {path} (profiles: {known})" if name
+                              else f"which profile? (profiles: {known})")
+        profile = config.profiles[name]
+        try:
+            key = mask_key(resolve_api_key(profile, profile_name=name, config_path=path))
+        except ConfigError as exc:
+            key = f"unavailable ({exc.message})"
+        print(f"profile            {name}{'  (default)' if name == config.default_profile else ''}")
+        print(f"file               {path}")
+        for field_name in ("base_url", "providers", "interval", "read_only", "protected",
+                           "verify_tls", "ca_bundle", "allow_insecure_http", "auth_header", "timeout"):
+            value = getattr(profile, field_name)
+            if isinstance(value, list):
+                value = ", ".join(value)
+            print(f"{field_name.ljust(18)} {value}")
+        print(f"{'key'.ljust(18)} {key}  (from {_key_source(profile)})")
+        return EXIT_OK
+    if action == "add":
+        return _profiles_add(args, path)
+    if action == "remove":
+        remove_profile(path, args.name)
+        print(f"removed profile '{args.name}' from {path}")
+        return EXIT_OK
+    raise AssertionError(action)
+
+
+def _profiles_add(args: argparse.Namespace, path: Any) -> int:
+    config = load_config(path)
+    if args.name in config.profiles and not args.replace:
+        raise ConfigError(f"profile '{args.name}' already exists in {path}; pass --replace to overwrite it")
+    if not getattr(args, "base_url", None):
+        raise ConfigError("profiles add needs --base-url")
+    if not getattr(args, "provider", None):
+        raise ConfigError("profiles add needs --provider (repeatable)")
+    fields: dict[str, Any] = {"base_url": args.base_url, "providers": args.provider}
+    optional = {
+        "interval": getattr(args, "interval", None),
+        "api_key_env": getattr(args, "api_key_env", None),
+        "api_key_cmd": args.api_key_cmd,
+        "auth_header": args.auth_header,
+        "ca_bundle": args.ca_bundle,
+    }
+    fields.update({k: v for k, v in optional.items() if v is not None})
+    for flag, field_name in (("read_only", "read_only"), ("protected", "protected"),
+                             ("allow_insecure_http", "allow_insecure_http")):
+        if getattr(args, flag, False):
+            fields[field_name] = True
+    if args.no_verify_tls:
+        fields["verify_tls"] = False
+    make_default = args.default or not config.profiles
+    save_profile(path, args.name, fields, make_default=make_default)
+    print(f"saved profile '{args.name}' to {path}" + (" (default)" if make_default else ""))
+    return EXIT_OK
+
+
+# -- sim ----------------------------------------------------------------------------
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from tui.sim import serve
+
+    api_key = None
+    if args.api_key_env:
+        api_key = os.environ.get(args.api_key_env)
+        if not api_key:
+            raise ConfigError(f"environment variable {args.api_key_env} (--api-key-env) is not set")
+    try:
+        return serve(args.host, args.port, seed=args.seed, speed=args.speed, api_key=api_key,
+                     verbose=not args.quiet, batches_per_provider=args.batches)
+    except OSError as exc:
+        _err(f"sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        return EXIT_USAGE

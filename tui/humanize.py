@@ -1,0 +1,51 @@
+"""Short human forms of times, durations and counts, shared by the CLI and the TUI."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def duration(seconds: float | None) -> str:
+    """``42s``, ``12m``, ``3h05m``, ``2d04h``; ``—`` when unknown."""
+    if seconds is None or seconds != seconds:
+        return "—"
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def ago(timestamp: float | None, now: float) -> str:
+    """``12m ago``; ``in 5m`` for the future; ``—`` when unknown."""
+    if timestamp is None:
+        return "—"
+    delta = now - timestamp
+    if delta < 0:
+        return f"in {duration(-delta)}"
+    return f"{duration(delta)} ago"
+
+
+def local_time(timestamp: float | None) -> str:
+    """A unix timestamp as local ``2026-11-25 19:47:06``; ``—`` when unknown or absurd."""
+    if timestamp is None:
+        return "—"
+    try:
+        return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return "—"
+
+
+def count(value: int | None) -> str:
+    """``1,830``; ``—`` when unknown."""
+    return "—" if value is None else f"{value:,}"
+
+
+def percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.0f}%"

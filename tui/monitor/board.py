@@ -1,0 +1,233 @@
+"""The board: the last known state of every batch, what changed at each poll, and the
+totals, rates, ETAs and stalls the screen shows. Plain Python with an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from tui.api import Batch
+from tui.monitor.history import ProgressHistory
+from tui.monitor.totals import Totals
+
+BatchKey = tuple[str, str]
+"""(provider, id): ids are only unique within a provider."""
+
+STALL_AFTER = 600.0
+"""A live batch whose done count has not moved for this long (and at least a few polls) is stalled."""
+
+
+class SortOrder(Enum):
+    NEWEST = "newest"
+    PROGRESS = "progress"
+    FAILED = "failed"
+    ETA = "eta"
+    STATUS = "status"
+
+    def next(self) -> SortOrder:
+        members = list(SortOrder)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+class CancelState(Enum):
+    SENDING = "cancelling…"
+    ACCEPTED = "cancel accepted"
+    REFUSED = "cancel refused"
+
+
+@dataclass
+class TrackedBatch:
+    """One batch on the board: its latest snapshot and its history."""
+
+    batch: Batch
+    first_seen: float
+    last_seen: float
+    history: ProgressHistory = field(default_factory=ProgressHistory)
+    gone: bool = False
+    """The gateway answered 404 for it: shown as gone, never silently dropped."""
+    cancel_state: CancelState | None = None
+    cancel_message: str | None = None
+
+    @property
+    def key(self) -> BatchKey:
+        return self.batch.key
+
+    def rate_per_minute(self) -> float | None:
+        """Requests finished per minute recently; None for finished batches or too few polls."""
+        if self.batch.finished:
+            return None
+        rate = self.history.done_rate_per_second()
+        return None if rate is None else rate * 60
+
+    def eta_seconds(self) -> float | None:
+        """Seconds until no request is pending at the recent rate; None when unknown or idle."""
+        if self.batch.finished:
+            return None
+        pending = self.batch.request_counts.pending
+        rate = self.history.done_rate_per_second()
+        if pending is None or not rate:
+            return None
+        return pending / rate
+
+    def stalled(self, now: float, stall_after: float = STALL_AFTER) -> bool:
+        if self.batch.finished or len(self.history) < 3:
+            return False
+        last = self.history.last_progress_at()
+        return last is not None and now - last >= stall_after
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the count widgets show: totals, change since the previous poll, per-minute rates."""
+
+    totals: Totals
+    change: Totals
+    per_minute: Totals | None
+    """None until two polls have been seen."""
+    batches: int
+    live: int
+    with_failures: int
+
+
+@dataclass
+class BoardChange:
+    """Keys touched by one update, so the table can change only those rows."""
+
+    added: list[BatchKey] = field(default_factory=list)
+    changed: list[BatchKey] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed)
+
+
+STATUS_ORDER = {
+    "cancelling": 0, "in_progress": 1, "finalizing": 2, "validating": 3,
+    "failed": 5, "expired": 6, "cancelled": 7, "completed": 8,
+}
+
+
+class Board:
+    """Every batch seen, keyed by (provider, id)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._batches: dict[BatchKey, TrackedBatch] = {}
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._batches
+
+    def get(self, key: BatchKey) -> TrackedBatch | None:
+        return self._batches.get(key)
+
+    def tracked(self) -> list[TrackedBatch]:
+        return list(self._batches.values())
+
+    def providers(self) -> set[str]:
+        return {key[0] for key in self._batches}
+
+    # -- updates ----------------------------------------------------------------------
+
+    def apply(self, batches: Iterable[Batch]) -> BoardChange:
+        """Take a poll's batches; returns which rows were added or changed."""
+        now = self.clock()
+        change = BoardChange()
+        for batch in batches:
+            tracked = self._batches.get(batch.key)
+            if tracked is None:
+                tracked = TrackedBatch(batch, first_seen=now, last_seen=now)
+                self._batches[batch.key] = tracked
+                change.added.append(batch.key)
+            else:
+                if tracked.batch != batch or tracked.gone:
+                    change.changed.append(batch.key)
+                tracked.batch = batch
+                tracked.last_seen = now
+                tracked.gone = False
+                if batch.finished and tracked.cancel_state is CancelState.SENDING:
+                    tracked.cancel_state = None
+            counts = batch.request_counts
+            tracked.history.add(now, Totals.of([batch]), known=counts.known)
+        return change
+
+    def mark_gone(self, key: BatchKey) -> bool:
+        tracked = self._batches.get(key)
+        if tracked is None or tracked.gone:
+            return False
+        tracked.gone = True
+        return True
+
+    def set_cancel_state(self, key: BatchKey, state: CancelState | None, message: str | None = None) -> None:
+        tracked = self._batches.get(key)
+        if tracked is not None:
+            tracked.cancel_state = state
+            tracked.cancel_message = message
+
+    def forget_provider(self, provider: str) -> None:
+        for key in [k for k in self._batches if k[0] == provider]:
+            del self._batches[key]
+
+    # -- views ------------------------------------------------------------------------
+
+    def summary(self, keys: Iterable[BatchKey] | None = None) -> Summary:
+        """Totals over ``keys`` (default: all), change since the previous poll, rates per minute."""
+        chosen = (
+            [self._batches[k] for k in keys if k in self._batches] if keys is not None else self.tracked()
+        )
+        change = Totals()
+        per_second: Totals | None = None
+        for tracked in chosen:
+            change = change + tracked.history.change_since_previous()
+            rates = tracked.history.rates_per_second()
+            if rates is not None:
+                per_second = rates if per_second is None else per_second + rates
+        return Summary(
+            totals=Totals.of(t.batch for t in chosen),
+            change=change,
+            per_minute=None if per_second is None else per_second.scaled(60),
+            batches=len(chosen),
+            live=sum(1 for t in chosen if not t.batch.finished),
+            with_failures=sum(1 for t in chosen if (t.batch.request_counts.failed or 0) > 0),
+        )
+
+    def sorted_keys(self, order: SortOrder, keys: Iterable[BatchKey] | None = None) -> list[BatchKey]:
+        chosen = [self._batches[k] for k in (keys if keys is not None else self._batches)]
+
+        def newest(t: TrackedBatch) -> tuple:
+            return (-(t.batch.created_at or 0), t.key)
+
+        if order is SortOrder.NEWEST:
+            sort_key: Callable[[TrackedBatch], tuple] = newest
+        elif order is SortOrder.PROGRESS:
+            def sort_key(t: TrackedBatch) -> tuple:
+                p = t.batch.request_counts.progress
+                return (p is None, -(p or 0.0), *newest(t))
+        elif order is SortOrder.FAILED:
+            def sort_key(t: TrackedBatch) -> tuple:
+                return (-(t.batch.request_counts.failed or 0), *newest(t))
+        elif order is SortOrder.ETA:
+            def sort_key(t: TrackedBatch) -> tuple:
+                eta = t.eta_seconds()
+                return (eta is None, eta or 0.0, *newest(t))
+        else:
+            def sort_key(t: TrackedBatch) -> tuple:
+                return (STATUS_ORDER.get(t.batch.outcome, 4), *newest(t))
+        return [t.key for t in sorted(chosen, key=sort_key)]
+
+    def matching(self, text: str = "", live_only: bool = False) -> list[BatchKey]:
+        """Keys whose id, name, provider or status contain ``text`` (case-insensitive)."""
+        needle = text.strip().lower()
+        out = []
+        for key, tracked in self._batches.items():
+            batch = tracked.batch
+            if live_only and batch.finished:
+                continue
+            if needle:
+                haystack = (batch.id, batch.name or "", batch.provider, batch.status, batch.outcome)
+                if not any(needle in part.lower() for part in haystack):
+                    continue
+            out.append(key)
+        return out

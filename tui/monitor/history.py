@@ -1,0 +1,91 @@
+"""Progress samples of one batch over the polls, and what follows from them: rates and stalls."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from tui.monitor.totals import Totals
+
+RATE_WINDOW = 300.0
+"""Seconds of history a rate is computed over: long enough to smooth poll jitter,
+short enough to follow a batch that speeds up or slows down."""
+
+MAX_SAMPLES = 240
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    counts: Totals
+    known: bool
+    """False when the gateway gave no counts at that poll (Bedrock list items)."""
+
+
+class ProgressHistory:
+    """A bounded series of (time, counts) for one batch, one sample per poll."""
+
+    def __init__(self, max_samples: int = MAX_SAMPLES) -> None:
+        self._samples: deque[Sample] = deque(maxlen=max_samples)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def add(self, at: float, counts: Totals, known: bool = True) -> None:
+        sample = Sample(at, counts, known)
+        if self._samples and at <= self._samples[-1].at:
+            self._samples[-1] = sample  # two answers for one instant: keep the newer
+        else:
+            self._samples.append(sample)
+
+    def _known(self) -> list[Sample]:
+        return [s for s in self._samples if s.known]
+
+    def change_since_previous(self) -> Totals:
+        """Counts at the last poll minus the poll before it (zero with fewer than two).
+
+        Unknown counts weigh zero here, as they do in the totals, so that the changes of
+        all batches add up to the change of the totals on screen.
+        """
+        if len(self._samples) < 2:
+            return Totals()
+        return self._samples[-1].counts - self._samples[-2].counts
+
+    def rates_per_second(self, window: float = RATE_WINDOW) -> Totals | None:
+        """Change per second of each count over the window; None with fewer than two samples."""
+        known = self._known()
+        if len(known) < 2:
+            return None
+        newest = known[-1]
+        oldest = known[-2]
+        for sample in reversed(known[:-1]):
+            if newest.at - sample.at > window:
+                break
+            oldest = sample
+        span = newest.at - oldest.at
+        if span <= 0:
+            return None
+        return (newest.counts - oldest.counts).scaled(1 / span)
+
+    def done_rate_per_second(self, window: float = RATE_WINDOW) -> float | None:
+        rates = self.rates_per_second(window)
+        return None if rates is None else max(rates.done, 0.0)
+
+    def last_progress_at(self) -> float | None:
+        """When the done count last went up (or the first sample, if it never did)."""
+        known = self._known()
+        if not known:
+            return None
+        for older, newer in zip(reversed(known[:-1]), reversed(known)):
+            if newer.counts.done > older.counts.done:
+                return newer.at
+        return known[0].at
+
+    def done_rates_per_minute(self, buckets: int = 30) -> list[float]:
+        """Per-poll throughput (requests/minute), newest last, for a sparkline."""
+        known = self._known()[-(buckets + 1):]
+        out: list[float] = []
+        for older, newer in zip(known, known[1:]):
+            span = newer.at - older.at
+            out.append(max(newer.counts.done - older.counts.done, 0) / span * 60 if span > 0 else 0.0)
+        return out

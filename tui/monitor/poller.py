@@ -1,0 +1,80 @@
+"""One poll of one provider: list, then fetch only what the list cannot tell. No Textual.
+
+The list call gives most of what the board needs. Two cases need a per-batch retrieve:
+- counts unknown in the list (Bedrock list items carry none): live batches are retrieved
+  each poll; a finished one once, and never again;
+- a live batch the board knows that is missing from the list (it fell off the last page,
+  or vanished): retrieved so that it is followed to the end, or marked gone on 404.
+Retrieves are capped per poll so a large Bedrock account does not turn one poll into
+hundreds of requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
+from tui.monitor.board import BatchKey, Board
+
+MAX_RETRIEVES_PER_POLL = 24
+RETRIEVE_CONCURRENCY = 4
+
+
+@dataclass
+class ProviderPoll:
+    """What one poll of one provider found."""
+
+    provider: str
+    batches: list[Batch] = field(default_factory=list)
+    gone: list[BatchKey] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things worth a line in the status bar: truncated listing, unreadable items."""
+    requests: int = 0
+
+
+async def poll_provider(client: BifrostClient, provider: str, board: Board) -> ProviderPoll:
+    """List ``provider`` and fill in what the list lacks. Raises GatewayError if the list fails."""
+    listing = await client.list_batches(provider)
+    result = ProviderPoll(provider, requests=listing.pages)
+    if listing.truncated:
+        result.notes.append(f"{provider}: only the newest {len(listing.batches)} batches listed")
+    if listing.skipped:
+        result.notes.append(f"{provider}: {listing.skipped} unreadable item(s) left out")
+
+    batches: dict[str, Batch] = {}
+    to_retrieve: list[str] = []
+    for batch in listing.batches:
+        batches[batch.id] = batch
+        if batch.request_counts.known:
+            continue
+        known = board.get(batch.key)
+        if known is not None and known.batch.finished and known.batch.request_counts.known:
+            batches[batch.id] = known.batch  # finished: its counts will not change again
+        else:
+            to_retrieve.append(batch.id)
+
+    for tracked in board.tracked():
+        provider_of, batch_id = tracked.key
+        if provider_of == provider and batch_id not in batches and not tracked.batch.finished and not tracked.gone:
+            to_retrieve.append(batch_id)
+
+    limit = asyncio.Semaphore(RETRIEVE_CONCURRENCY)
+
+    async def retrieve(batch_id: str) -> tuple[str, Batch | GatewayError]:
+        async with limit:
+            try:
+                return batch_id, await client.retrieve(provider, batch_id)
+            except GatewayError as exc:
+                return batch_id, exc
+
+    chosen = to_retrieve[:MAX_RETRIEVES_PER_POLL]
+    result.requests += len(chosen)
+    for batch_id, outcome in await asyncio.gather(*(retrieve(i) for i in chosen)):
+        if isinstance(outcome, Batch):
+            batches[batch_id] = outcome
+        elif isinstance(outcome, GatewayHTTPError) and outcome.is_not_found:
+            result.gone.append((provider, batch_id))
+        # Any other failure: keep what the list said (or what the board already shows).
+    result.batches = list(batches.values())
+    return result

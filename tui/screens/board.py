@@ -1,0 +1,159 @@
+"""The main screen: count strip, the batch table, the filter, provider status and keys."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from tui.monitor import BatchKey
+from tui.widgets.batch_table import BatchTable
+from tui.widgets.counts import CountStrip
+from tui.widgets.status import HeaderBar, ProviderStatusLine
+
+
+class BoardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("c", "cancel", "Cancel"),
+        Binding("enter", "details", "Details", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("l", "live_only", "Live only"),
+        Binding("s", "sort", "Sort"),
+        Binding("r", "app.poll_now", "Refresh"),
+        Binding("p", "app.toggle_pause", "Pause"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        yield CountStrip(id="counts")
+        yield BatchTable(id="batches")
+        yield Input(placeholder="filter: id, name, provider or status — enter applies, esc clears",
+                    id="filter")
+        yield ProviderStatusLine(id="providers")
+        yield Static(id="board-line", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = False
+        filter_input.cursor_blink = False
+        table = self.query_one(BatchTable)
+        table.layout_for(self.size.width or self.app.size.width)
+        table.focus()
+        self.refresh_from_board()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.query_one(BatchTable).layout_for(event.size.width):
+            self.refresh_from_board()
+
+    @property
+    def table(self) -> BatchTable:
+        return self.query_one(BatchTable)
+
+    def shown_keys(self) -> list[BatchKey]:
+        app = self.app
+        keys = app.board.matching(app.filter_text, app.live_only)  # type: ignore[attr-defined]
+        return app.board.sorted_keys(app.sort_order, keys)  # type: ignore[attr-defined]
+
+    def refresh_from_board(self) -> None:
+        """Bring every part of the screen up to date with the board (changed cells only)."""
+        app = self.app
+        session = app.session  # type: ignore[attr-defined]
+        now = app.clock()  # type: ignore[attr-defined]
+        keys = self.shown_keys()
+        with app.batch_update():
+            self.query_one(HeaderBar).show(session.profile_name, session.gateway_host,
+                                           read_only=session.profile.read_only,
+                                           paused=app.paused)  # type: ignore[attr-defined]
+            self.table.show(app.board, keys, now)  # type: ignore[attr-defined]
+            summary = app.board.summary(keys)  # type: ignore[attr-defined]
+            self.query_one(CountStrip).show(summary)
+            self.refresh_status()
+            line = f"{summary.batches} batches · {summary.live} live · {summary.with_failures} with failures"
+            line += f" · sort: {app.sort_order.value}"  # type: ignore[attr-defined]
+            if app.live_only:  # type: ignore[attr-defined]
+                line += " · live only"
+            if app.filter_text:  # type: ignore[attr-defined]
+                line += f" · filter: {app.filter_text}"  # type: ignore[attr-defined]
+            if not keys and len(app.board):  # type: ignore[attr-defined]
+                line += " · nothing matches"
+            self.query_one("#board-line", Static).update(Text(line))
+        self.refresh_bindings()
+
+    def refresh_status(self) -> None:
+        app = self.app
+        self.query_one(ProviderStatusLine).show(list(app.health.values()), app.clock())  # type: ignore[attr-defined]
+
+    def refresh_rows(self, keys: list[BatchKey]) -> None:
+        self.table.refresh_rows(self.app.board, keys, self.app.clock())  # type: ignore[attr-defined]
+        self.refresh_bindings()
+
+    # -- actions ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            key = self.table.selected_key
+            return True if key is not None and self.app.can_cancel(key) else None  # type: ignore[attr-defined]
+        if action == "details":
+            return self.table.selected_key is not None
+        return True
+
+    def action_cancel(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.app.request_cancel(key)  # type: ignore[attr-defined]
+
+    def action_details(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.app.open_details(key)  # type: ignore[attr-defined]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def action_sort(self) -> None:
+        self.app.sort_order = self.app.sort_order.next()  # type: ignore[attr-defined]
+        self.refresh_from_board()
+
+    def action_live_only(self) -> None:
+        self.app.live_only = not self.app.live_only  # type: ignore[attr-defined]
+        self.refresh_from_board()
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        filter_input.value = self.app.filter_text  # type: ignore[attr-defined]
+        filter_input.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # Filter as you type, so the table shows what enter will keep.
+        self.app.filter_text = event.value  # type: ignore[attr-defined]
+        self.refresh_from_board()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.app.filter_text = event.value.strip()  # type: ignore[attr-defined]
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = bool(self.app.filter_text)  # type: ignore[attr-defined]
+        self.refresh_from_board()
+        table = self.table
+        table.focus()
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
+
+    def on_key(self, event: events.Key) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if event.key == "escape" and (filter_input.has_focus or self.app.filter_text):  # type: ignore[attr-defined]
+            event.stop()
+            self.app.filter_text = ""  # type: ignore[attr-defined]
+            filter_input.value = ""
+            filter_input.display = False
+            self.table.focus()
+            self.refresh_from_board()

@@ -1,0 +1,86 @@
+"""Everything about one batch, kept up to date while it is open."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Sparkline, Static
+
+from tui.describe import batch_detail_lines
+from tui.monitor import BatchKey, CancelState
+from tui.textsafe import safe_text
+from tui.widgets.status import HeaderBar
+
+
+class DetailScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,q", "close", "Back"),
+        Binding("c", "cancel", "Cancel batch"),
+        Binding("r", "app.poll_now", "Refresh"),
+    ]
+
+    def __init__(self, key: BatchKey) -> None:
+        super().__init__()
+        self.key = key
+        self.lines: list[tuple[str, str]] = []
+        """The (label, value) pairs on screen, terminal-safe."""
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-fields")
+            yield Static("throughput, requests/min per poll", id="sparkline-label", markup=False)
+            yield Sparkline([], id="sparkline")
+            yield Static(id="detail-cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_from_board()
+
+    def refresh_from_board(self) -> None:
+        app = self.app
+        header = self.query_one(HeaderBar)
+        session = app.session  # type: ignore[attr-defined]
+        header.show(session.profile_name, session.gateway_host,
+                    read_only=session.profile.read_only, paused=app.paused)  # type: ignore[attr-defined]
+        tracked = app.board.get(self.key)  # type: ignore[attr-defined]
+        if tracked is None:
+            self.query_one("#detail-fields", Static).update(Text("This batch is no longer on the board."))
+            return
+        now = app.clock()  # type: ignore[attr-defined]
+        lines = batch_detail_lines(tracked.batch, now)
+        if tracked.gone:
+            lines.append(("note", "the gateway no longer knows this batch (404)"))
+        if tracked.stalled(now):
+            lines.append(("note", "stalled: no progress for 10 minutes or more"))
+        self.lines = lines
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in lines:
+            table.add_row(Text(label), Text(value))
+        self.query_one("#detail-fields", Static).update(table)
+        self.query_one(Sparkline).data = tracked.history.done_rates_per_minute() or [0.0]
+        cancel = self.query_one("#detail-cancel", Static)
+        if tracked.cancel_state is None:
+            cancel.update("")
+        else:
+            message = f" — {safe_text(tracked.cancel_message, 300)}" if tracked.cancel_message else ""
+            style = "red" if tracked.cancel_state is CancelState.REFUSED else ""
+            cancel.update(Text(f"{tracked.cancel_state.value}{message}", style=style))
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return True if self.app.can_cancel(self.key) else None  # type: ignore[attr-defined]
+        return True
+
+    def action_cancel(self) -> None:
+        self.app.request_cancel(self.key)  # type: ignore[attr-defined]
+
+    def action_close(self) -> None:
+        self.dismiss(None)

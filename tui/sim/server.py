@@ -1,0 +1,203 @@
+"""The simulated gateway as a real HTTP server on loopback, and ``batchtop sim``.
+
+The server can go down and come back on the same port with its batches intact, which is
+what a client's reconnect and stale-data paths need to be tested against.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import traceback
+from http.server import ThreadingHTTPServer
+
+from tui.sim import shapes
+from tui.sim.clock import SimClock
+from tui.sim.faults import FaultInjector
+from tui.sim.handler import GatewayHandler
+from tui.sim.world import SimWorld
+
+DEFAULT_PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
+_JOIN_TIMEOUT = 2.0
+
+
+class GatewayHTTPServer(ThreadingHTTPServer):
+    """One listening socket of a :class:`SimServer`, tracking its open connections so
+    that going down closes them too (a dead gateway does not keep answering on a pooled
+    keep-alive connection)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, sim: SimServer, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sim = sim
+        self.closing = threading.Event()
+        self._lock = threading.Lock()
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        super().__init__((host, port), GatewayHandler)
+        if ssl_context is not None:
+            self.socket = ssl_context.wrap_socket(self.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks up the host's FQDN, a DNS call that can take seconds.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def track(self, connection: socket.socket) -> bool:
+        """Register a connection; False if the server is already closing."""
+        with self._lock:
+            if self.closing.is_set():
+                return False
+            self._connections[connection] = threading.current_thread()
+            return True
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.pop(connection, None)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Quiet about network errors, which are routine here (faults, going down, clients
+        that hang up); anything else is a bug in the simulator and prints its traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            traceback.print_exc()
+
+    def close_everything(self) -> None:
+        """Stop accepting, close the listening socket and every connection, join handlers."""
+        with self._lock:
+            self.closing.set()
+            connections = dict(self._connections)
+        self.shutdown()
+        self.server_close()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by its handler
+        for thread in connections.values():
+            thread.join(_JOIN_TIMEOUT)
+
+
+class SimServer:
+    """A Bifrost-compatible gateway on loopback, serving simulated batches per provider.
+
+    ``clock``, ``faults`` and ``world`` are public so that tests can step time, inject
+    faults and add batches directly; another process can do the same through ``/_sim/``.
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
+                 speed: float = 1.0, frozen: bool = False, start_time: float | None = None,
+                 api_key: str | None = None, providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+                 batches_per_provider: int = 8, hostile: bool = False, page_size: int = 20,
+                 ssl_context: ssl.SSLContext | None = None, verbose: bool = False) -> None:
+        unknown = [p for p in providers if p not in shapes.BIFROST_PROVIDERS]
+        if unknown:
+            raise ValueError(f"not Bifrost providers: {', '.join(unknown)}")
+        if not 1 <= page_size <= 100:
+            raise ValueError("page_size must be between 1 and 100")
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.api_key = api_key
+        self.page_size = page_size
+        self.verbose = verbose
+        self.clock = SimClock(start_time, speed, frozen)
+        self.faults = FaultInjector(seed)
+        self.world = SimWorld(self.clock, seed=seed, providers=tuple(providers),
+                              batches_per_provider=batches_per_provider, hostile=hostile)
+        self._ssl_context = ssl_context
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._httpd: GatewayHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        if not self.port:
+            raise RuntimeError("the simulator has no port until start()")
+        scheme = "https" if self._ssl_context else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def request_count(self) -> int:
+        """Batch API requests received (``/_sim/`` control calls are not counted)."""
+        with self._lock:
+            return self._requests
+
+    def count_request(self) -> None:
+        with self._lock:
+            self._requests += 1
+
+    def log(self, line: str) -> None:
+        """Write an access line (verbose mode), with control characters and the key masked."""
+        if self.api_key:
+            line = line.replace(self.api_key, "***")
+        printable = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in line)
+        print(printable, file=sys.stderr, flush=True)
+
+    def start(self) -> SimServer:
+        """Listen and serve in a background daemon thread. Idempotent."""
+        if self._httpd is None:
+            self._listen()
+        return self
+
+    def stop(self) -> None:
+        """Close the listening socket and every connection, and join the serving thread."""
+        httpd, thread = self._httpd, self._thread
+        self._httpd = self._thread = None
+        if httpd is not None:
+            httpd.close_everything()
+        if thread is not None:
+            thread.join(_JOIN_TIMEOUT)
+
+    def go_down(self) -> None:
+        """Stop listening (new connections are refused) but keep batches, clock and port."""
+        self.stop()
+
+    def come_up(self) -> None:
+        """Listen again on the same port."""
+        self.start()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _listen(self) -> None:
+        httpd = GatewayHTTPServer(self, self.host, self.port, self._ssl_context)
+        self.port = httpd.server_address[1]
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"batchtop-sim:{self.port}", daemon=True)
+        self._thread.start()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8099, seed: int = 7, speed: float = 1.0,
+          api_key: str | None = None, verbose: bool = True, *, hostile: bool = False,
+          providers: tuple[str, ...] = DEFAULT_PROVIDERS, batches_per_provider: int = 8) -> int:
+    """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns the
+    exit code (0 on Ctrl-C, 1 if the address cannot be bound)."""
+    server = SimServer(host=host, port=port, seed=seed, speed=speed, api_key=api_key,
+                       providers=providers, batches_per_provider=batches_per_provider,
+                       hostile=hostile, verbose=verbose)
+    try:
+        server.start()
+    except OSError as exc:
+        print(f"batchtop sim: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
+          f"speed {speed:g}x, providers {', '.join(providers)})", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

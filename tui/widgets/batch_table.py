@@ -1,0 +1,131 @@
+"""The batch table: one row per (provider, id), diffed in place at every poll.
+
+Rows are never rebuilt on a poll: new batches are added, changed cells are updated with
+``update_cell(..., update_width=False)``, and the rows are re-ordered by sorting on the
+id cell, which carries its batch key. The cursor is put back on the batch it was on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui.monitor import BatchKey, Board
+from tui.widgets.cells import COLUMNS, BatchId, Column, row_cells
+
+WIDE = 120
+"""At this width and above every column is shown; below, only the essential ones."""
+
+
+def row_key(key: BatchKey) -> str:
+    return f"{key[0]}\x00{key[1]}"
+
+
+class BatchTable(DataTable):
+    """The live table of batches."""
+
+    DEFAULT_CSS = """
+    BatchTable { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
+        self._columns: tuple[Column, ...] = ()
+        self._id_width = 14
+        self._cells: dict[BatchKey, tuple[Text, ...]] = {}
+        self._order: list[BatchKey] = []
+
+    # -- layout ---------------------------------------------------------------------
+
+    def layout_for(self, width: int) -> bool:
+        """Choose the columns for a terminal ``width``; True when the columns changed."""
+        columns = tuple(c for c in COLUMNS if width >= WIDE or c.compact)
+        # One space of gap per column (cells carry it themselves), plus the scrollbar.
+        fixed = sum(c.width + 1 for c in columns if c.key != "id") + 1 + 2
+        id_width = max(width - fixed, 10)
+        if width >= WIDE:
+            id_width = min(id_width, 40)
+        if columns == self._columns and id_width == self._id_width:
+            return False
+        self._columns = columns
+        self._id_width = id_width
+        self.clear(columns=True)
+        self._cells.clear()
+        for column in columns:
+            label = Text(column.label if column.right else " " + column.label,
+                         justify="right" if column.right else "left")
+            width = (id_width if column.key == "id" else column.width) + 1
+            self.add_column(label, width=width, key=column.key)
+        return True
+
+    # -- data -----------------------------------------------------------------------
+
+    @property
+    def selected_key(self) -> BatchKey | None:
+        if self.row_count == 0 or not self._order:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except (RowDoesNotExist, KeyError, IndexError):
+            return None
+        if key is None:
+            return None
+        provider, _, batch_id = key.partition("\x00")
+        return (provider, batch_id)
+
+    def show(self, board: Board, keys: Sequence[BatchKey], now: float) -> None:
+        """Make the table show exactly ``keys`` in that order, touching only what changed."""
+        if not self._columns:
+            return  # not laid out yet: the first resize will call show() again
+        selected = self.selected_key
+        wanted = set(keys)
+        for key in [k for k in self._cells if k not in wanted]:
+            self.remove_row(row_key(key))
+            del self._cells[key]
+        for key in keys:
+            tracked = board.get(key)
+            if tracked is None:
+                continue
+            cells = row_cells(tracked, now, self._id_width, self._columns)
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=row_key(key))
+            else:
+                for column, new, before in zip(self._columns, cells, old):
+                    if new != before:
+                        self.update_cell(row_key(key), column.key, new, update_width=False)
+            self._cells[key] = cells
+        if list(keys) != self._order_in_table():
+            rank = {key: i for i, key in enumerate(keys)}
+            self.sort("id", key=lambda cell: rank.get(cell.batch_key, len(rank)) if isinstance(cell, BatchId) else 0)
+        self._order = list(keys)
+        if selected is not None and selected in wanted:
+            self.select(selected)
+
+    def _order_in_table(self) -> list[BatchKey]:
+        return list(self._order) if len(self._order) == self.row_count else []
+
+    def select(self, key: BatchKey) -> bool:
+        try:
+            index = self.get_row_index(row_key(key))
+        except RowDoesNotExist:
+            return False
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False)
+        return True
+
+    def refresh_rows(self, board: Board, keys: Iterable[BatchKey], now: float) -> None:
+        """Re-render given rows only (a cancel state changed, say)."""
+        for key in keys:
+            tracked = board.get(key)
+            old = self._cells.get(key)
+            if tracked is None or old is None:
+                continue
+            cells = row_cells(tracked, now, self._id_width, self._columns)
+            for column, new, before in zip(self._columns, cells, old):
+                if new != before:
+                    self.update_cell(row_key(key), column.key, new, update_width=False)
+            self._cells[key] = cells

@@ -1,0 +1,54 @@
+"""One-line bars: the header (profile, gateway, modes) and the provider status line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.monitor import ProviderHealth, ProviderState
+from tui.textsafe import safe_text
+
+STATE_GLYPHS = {
+    ProviderState.CONNECTING: ("…", ""),
+    ProviderState.OK: ("✓", "green"),
+    ProviderState.STALE: ("!", "bold yellow"),
+    ProviderState.UNAVAILABLE: ("×", "dim"),
+}
+
+
+class HeaderBar(Static):
+    """``batchtop · prod · bifrost.example.com · READ-ONLY · PAUSED``"""
+
+    DEFAULT_CSS = """
+    HeaderBar { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def show(self, profile: str, host: str, *, read_only: bool, paused: bool) -> None:
+        text = Text.assemble(("batchtop", "bold"), " · ", safe_text(profile, 40), " · ", safe_text(host, 60))
+        if read_only:
+            text.append("  ")
+            text.append(" READ-ONLY ", style="bold reverse")
+        if paused:
+            text.append("  ")
+            text.append(" PAUSED ", style="bold reverse")
+        self.update(text)
+
+
+class ProviderStatusLine(Static):
+    """Each provider's state: ``openai ✓ · anthropic ! stale 40s · 503 from gateway · retry in 8s``."""
+
+    DEFAULT_CSS = """
+    ProviderStatusLine { height: auto; max-height: 3; padding: 0 1; }
+    """
+
+    def show(self, health: list[ProviderHealth], now: float) -> None:
+        text = Text()
+        for i, item in enumerate(health):
+            if i:
+                text.append("  ")
+            glyph, style = STATE_GLYPHS[item.state]
+            text.append(f"{glyph} ", style=style)
+            text.append(safe_text(item.provider, 20))
+            if item.state is not ProviderState.OK:
+                text.append(f" {safe_text(item.describe(now), 120)}", style=style or "dim")
+        self.update(text)
