@@ -17,3 +17,21 @@ def hermetic_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("BATCHTOP_CONFIG", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     yield home
+
+
+# -- snapshots live in the top-level snapshots/ folder, not tests/__snapshots__ -----------
+
+import pytest_textual_snapshot  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshots"
+
+
+class TopLevelSnapshots(pytest_textual_snapshot.SVGImageExtension):
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(SNAPSHOT_DIR / Path(test_location.filepath).stem)
+
+
+# snap_compare looks the extension up by this name each time it runs.
+pytest_textual_snapshot.SVGImageExtension = TopLevelSnapshots

@@ -506,7 +506,7 @@ interval = 3
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_plain_http_to_another_host_is_refused(url: str) -> None:
+def test_plain_http_to_another_host_is_refused() -> None:
     result = run_cli("list", "--base-url", "http://example.com", "--provider", "openai")
     no_traceback(result)
     assert result.code == 2
@@ -698,10 +698,6 @@ def test_sim_on_busy_port_fails_with_a_clear_message(busy_port: int) -> None:
     assert len(result.err.strip().splitlines()) == 1, result.err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `batchtop sim --port N` with N in use exits 1, not 2: tui.sim.server.serve() catches "
-    "the OSError itself and returns 1, so headless._sim's `except OSError: return EXIT_USAGE` "
-    "never runs"))
 def test_sim_on_busy_port_is_exit_2(busy_port: int) -> None:
     result = run_cli("sim", "--port", str(busy_port), "--quiet", timeout=15)
     assert result.code == 2
@@ -734,9 +730,6 @@ def test_demo_ignores_a_broken_user_config(capsys, hermetic_dirs: Path) -> None:
 # -- extra: piping into head ----------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: `batchtop list --json | head -1` prints a BrokenPipeError traceback: headless._list "
-    "writes to a closed stdout and nothing handles BrokenPipeError"))
 def test_list_into_a_closed_pipe_has_no_traceback(url: str) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "tui", "list", "--json", "--base-url", url,
                              "--provider", "openai", "--provider", "anthropic"],

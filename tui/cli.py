@@ -7,6 +7,7 @@ Headless subcommands never import Textual; the TUI is imported only when it runs
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -131,10 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tui import headless
 
     try:
-        return headless.run(args)
+        code = headless.run(args)
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("batchtop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`batchtop list | head`): not an error worth a traceback.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import shlex
@@ -88,10 +89,10 @@ def newest_first(batches: Sequence[Batch]) -> list[Batch]:
 def _list(args: argparse.Namespace, session: Session) -> int:
     results = asyncio.run(_gather_listings(session))
     batches: list[Batch] = []
-    failed = False
+    failed = 0
     for provider, result in zip(session.profile.providers, results):
         if isinstance(result, GatewayError):
-            failed = True
+            failed += 1
             _err(f"{provider}: {safe_text(result.message, 300)}")
             continue
         batches.extend(result.batches)
@@ -99,6 +100,8 @@ def _list(args: argparse.Namespace, session: Session) -> int:
             _err(f"{provider}: stopped after {result.pages} pages; older batches not listed")
         if result.skipped:
             _err(f"{provider}: {result.skipped} unreadable item(s) in the gateway's answer left out")
+    if failed == len(results):
+        return EXIT_API  # nothing to show: an empty table would read as "no batches"
     batches = newest_first(batches)
     if args.json:
         json.dump([b.as_wire() for b in batches], sys.stdout, indent=2, ensure_ascii=True)
@@ -341,15 +344,18 @@ def _profiles(args: argparse.Namespace) -> int:
             key = mask_key(resolve_api_key(profile, profile_name=name, config_path=path))
         except ConfigError as exc:
             key = f"unavailable ({exc.message})"
-        print(f"profile            {name}{'  (default)' if name == config.default_profile else ''}")
-        print(f"file               {path}")
+        rows: list[tuple[str, object]] = [
+            ("profile", name + ("  (default)" if name == config.default_profile else "")),
+            ("file", path),
+        ]
         for field_name in ("base_url", "providers", "interval", "read_only", "protected",
                            "verify_tls", "ca_bundle", "allow_insecure_http", "auth_header", "timeout"):
             value = getattr(profile, field_name)
-            if isinstance(value, list):
-                value = ", ".join(value)
-            print(f"{field_name.ljust(18)} {value}")
-        print(f"{'key'.ljust(18)} {key}  (from {_key_source(profile)})")
+            rows.append((field_name, ", ".join(value) if isinstance(value, list) else value))
+        rows.append(("key", f"{key}  (from {_key_source(profile)})"))
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"{label.ljust(width)}  {value}")
         return EXIT_OK
     if action == "add":
         return _profiles_add(args, path)
@@ -400,9 +406,12 @@ def _sim(args: argparse.Namespace) -> int:
         api_key = os.environ.get(args.api_key_env)
         if not api_key:
             raise ConfigError(f"environment variable {args.api_key_env} (--api-key-env) is not set")
+    if args.batches < 0:
+        raise ConfigError("--batches must be 0 or more")
     try:
         return serve(args.host, args.port, seed=args.seed, speed=args.speed, api_key=api_key,
                      verbose=not args.quiet, batches_per_provider=args.batches)
     except OSError as exc:
-        _err(f"sim: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        _err(f"sim: cannot listen on {args.host}:{args.port}: {reason}")
         return EXIT_USAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
 import ssl
@@ -61,15 +62,33 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         if when is None:
             return None
+        if when.tzinfo is None:
+            # asctime dates and "-0000" carry no zone; HTTP dates are always UTC.
+            when = when.replace(tzinfo=datetime.timezone.utc)
         seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds or seconds < 0:  # NaN or in the past
         return 0.0
     return min(seconds, 3600.0)
 
 
+def decode_json(raw: bytes) -> Any:
+    """``json.loads`` that reads NaN/Infinity (which Python accepts, JSON does not) as null,
+    so that they can never reach ``--json`` output. Raises ValueError or RecursionError."""
+    return json.loads(raw, parse_constant=lambda _constant: None)
+
+
 def batch_path(batch_id: str, suffix: str = "") -> str:
-    """``/v1/batches/{id}``: ids contain ``/`` and ``:``, so the id is one encoded segment."""
-    return f"/v1/batches/{quote(batch_id, safe='')}{suffix}"
+    """``/v1/batches/{id}``: ids contain ``/`` and ``:``, so the id is one encoded segment.
+
+    ``quote`` leaves dots alone, and a segment that is only ``.`` or ``..`` would be
+    resolved away by the URL layer (``..`` + ``/cancel`` would POST to ``/v1/cancel``), so
+    such ids have their dots encoded too. Lone surrogates pass through as bytes: the
+    gateway then answers 404 instead of the client crashing.
+    """
+    segment = quote(batch_id, safe="", errors="surrogatepass")
+    if segment in (".", ".."):
+        segment = segment.replace(".", "%2E")
+    return f"/v1/batches/{segment}{suffix}"
 
 
 class BifrostClient:
@@ -206,8 +225,8 @@ class BifrostClient:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                return json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+                return decode_json(raw)
+            except (ValueError, RecursionError):
                 raise GatewayResponseError(
                     f"gateway sent a response that is not JSON ({len(raw)} bytes) for {where}",
                     status=status,
@@ -277,9 +296,9 @@ def _http_error(
     error_type: str | None = None
     message: str | None = None
     try:
-        body = GatewayErrorBody.model_validate(json.loads(raw))
+        body = GatewayErrorBody.model_validate(decode_json(raw))
         error_type, message = body.error_type, body.message
-    except (ValueError, UnicodeDecodeError, ValidationError, TypeError):
+    except (ValueError, ValidationError, TypeError, RecursionError):
         pass
     if not message:
         message = _default_message(status)

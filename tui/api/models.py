@@ -47,9 +47,13 @@ def _lenient_int(value: Any) -> int | None:
     return None
 
 
+MAX_COUNT = 10**15
+"""Larger request counts are nonsense (and overflow float arithmetic): read as unknown."""
+
+
 def _lenient_count(value: Any) -> int | None:
     number = _lenient_int(value)
-    return number if number is None or number >= 0 else None
+    return number if number is None or 0 <= number <= MAX_COUNT else None
 
 
 def _lenient_str(value: Any) -> str | None:
@@ -97,8 +101,9 @@ class RequestCounts(_Lenient):
     expired: LenientCount = None
     canceled: LenientCount = None
     pending_sent: LenientCount = Field(default=None, alias="pending")
-    closed: bool = Field(default=False, exclude=True)
-    """Set for finished batches: whatever did not run is no longer pending."""
+
+    _closed: bool = PrivateAttr(default=False)
+    """Set for finished batches (never from the wire): what did not run is no longer pending."""
 
     @property
     def known(self) -> bool:
@@ -145,9 +150,11 @@ class RequestCounts(_Lenient):
     @property
     def pending(self) -> int | None:
         """Requests still to run; None when the counts (or the total) are unknown."""
+        if not self.known:
+            return None
         if self.pending_sent is not None:
             return self.pending_sent
-        if self.closed and self.known:
+        if self._closed:
             return 0
         if not self.total_known:
             return None
@@ -170,14 +177,16 @@ class RequestCounts(_Lenient):
         """
         if not self.known:
             return self
-        update: dict[str, Any] = {"closed": True}
+        update: dict[str, Any] = {}
         remainder = (self.total or 0) - (self.done or 0) if self.total_known else 0
         if self.pending_sent is None and remainder > 0:
             if outcome == "expired":
                 update["expired"] = (self.expired or 0) + remainder
             elif outcome == "cancelled":
                 update["canceled"] = (self.canceled or 0) + remainder
-        return self.model_copy(update=update)
+        settled = self.model_copy(update=update)
+        settled._closed = True
+        return settled
 
     def derived_wire(self) -> dict[str, int | None]:
         """``succeeded`` and ``pending`` for ``--json``: filled in, null where unknown."""

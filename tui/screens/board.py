@@ -30,6 +30,7 @@ class BoardScreen(Screen[None]):
         yield HeaderBar(id="header")
         yield CountStrip(id="counts")
         yield BatchTable(id="batches")
+        yield Static(id="empty", markup=False)
         yield Input(placeholder="filter: id, name, provider or status — enter applies, esc clears",
                     id="filter")
         yield ProviderStatusLine(id="providers")
@@ -78,10 +79,25 @@ class BoardScreen(Screen[None]):
                 line += " · live only"
             if app.filter_text:  # type: ignore[attr-defined]
                 line += f" · filter: {app.filter_text}"  # type: ignore[attr-defined]
-            if not keys and len(app.board):  # type: ignore[attr-defined]
-                line += " · nothing matches"
             self.query_one("#board-line", Static).update(Text(line))
+            self._show_empty_state(keys)
         self.refresh_bindings()
+
+    def _show_empty_state(self, keys: list[BatchKey]) -> None:
+        """Say why the table is empty: still waiting, nothing matches, or truly none."""
+        empty = self.query_one("#empty", Static)
+        app = self.app
+        message = ""
+        if not keys:
+            if len(app.board):  # type: ignore[attr-defined]
+                message = "No batch matches the filter. esc clears it, l toggles live only."
+            elif any(h.last_ok_at is None for h in app.health.values()):  # type: ignore[attr-defined]
+                message = "Waiting for the gateway… (see the provider status below)"
+            else:
+                message = "The gateway reports no batches for these providers."
+        if str(empty.render()) != message:
+            empty.update(message)
+        empty.display = bool(message)
 
     def refresh_status(self) -> None:
         app = self.app
@@ -145,8 +161,9 @@ class BoardScreen(Screen[None]):
         self.refresh_from_board()
         table = self.table
         table.focus()
-        if table.row_count:
-            table.move_cursor(row=0, animate=False)
+        keys = self.shown_keys()
+        if keys:
+            table.select(keys[0])
 
     def on_key(self, event: events.Key) -> None:
         filter_input = self.query_one("#filter", Input)

@@ -39,8 +39,10 @@ class ConfirmCancelScreen(ModalScreen[bool]):
             ("status", status_text(batch)),
             ("progress", progress_text(batch)),
         ):
+            if facts:
+                facts.append("\n")
             facts.append(f"{label:<9}", style="bold")
-            facts.append(f"{value}\n")
+            facts.append(value)
         pending = counts.pending
         dropped = (
             f"the {count(pending)} pending requests are dropped"

@@ -64,7 +64,16 @@ class DetailScreen(Screen[None]):
         for label, value in lines:
             table.add_row(Text(label), Text(value))
         self.query_one("#detail-fields", Static).update(table)
-        self.query_one(Sparkline).data = tracked.history.done_rates_per_minute() or [0.0]
+        rates = tracked.history.done_rates_per_minute()
+        sparkline = self.query_one(Sparkline)
+        sparkline.display = len(rates) >= 2
+        sparkline.data = rates
+        label = "throughput, requests/min per poll"
+        if len(rates) < 2:
+            label += ": collecting (needs three polls)"
+        else:
+            label += f": last {rates[-1]:,.0f}, peak {max(rates):,.0f}"
+        self.query_one("#sparkline-label", Static).update(label)
         cancel = self.query_one("#detail-cancel", Static)
         if tracked.cancel_state is None:
             cancel.update("")

@@ -182,16 +182,12 @@ class SimServer:
 def serve(host: str = "127.0.0.1", port: int = 8099, seed: int = 7, speed: float = 1.0,
           api_key: str | None = None, verbose: bool = True, *, hostile: bool = False,
           providers: tuple[str, ...] = DEFAULT_PROVIDERS, batches_per_provider: int = 8) -> int:
-    """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns the
-    exit code (0 on Ctrl-C, 1 if the address cannot be bound)."""
+    """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns 0.
+    Raises OSError when the address cannot be bound."""
     server = SimServer(host=host, port=port, seed=seed, speed=speed, api_key=api_key,
                        providers=providers, batches_per_provider=batches_per_provider,
                        hostile=hostile, verbose=verbose)
-    try:
-        server.start()
-    except OSError as exc:
-        print(f"batchtop sim: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+    server.start()  # OSError (port in use, say) is the caller's to report
     print(f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
           f"speed {speed:g}x, providers {', '.join(providers)})", flush=True)
     try:

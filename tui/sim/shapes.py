@@ -137,7 +137,9 @@ def _anthropic(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, o
         status = processing = "ended"
     else:
         status, processing = _ANTHROPIC_STATUS.get(state.status, ("in_progress", "in_progress"))
-    counts = {"total": state.total, "completed": state.total - state.pending,
+    # As Bifrost maps Anthropic's counts: completed = succeeded, failed = errored; the
+    # other buckets ride along only when non-zero.
+    counts = {"total": state.total, "completed": state.succeeded,
               "failed": state.errored, "succeeded": state.succeeded, "canceled": state.canceled,
               "expired": state.expired, "pending": state.pending}
     counts = {k: v for k, v in counts.items() if v or k in ("total", "completed", "failed")}

@@ -37,6 +37,37 @@ class BatchTable(DataTable):
         self._id_width = 14
         self._cells: dict[BatchKey, tuple[Text, ...]] = {}
         self._order: list[BatchKey] = []
+        self._cursor_chosen = False
+        """Until the person moves the cursor it stays on the top row, whichever provider
+        answers first; after that it follows the batch it is on."""
+
+    # The cursor follows its batch only once a person has put it somewhere.
+    def action_cursor_down(self) -> None:
+        self._cursor_chosen = True
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._cursor_chosen = True
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self._cursor_chosen = True
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        self._cursor_chosen = True
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._cursor_chosen = True
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        self._cursor_chosen = True
+        super().action_scroll_end()
+
+    def on_click(self) -> None:
+        self._cursor_chosen = True
 
     # -- layout ---------------------------------------------------------------------
 
@@ -55,7 +86,8 @@ class BatchTable(DataTable):
         self.clear(columns=True)
         self._cells.clear()
         for column in columns:
-            label = Text(column.label if column.right else " " + column.label,
+            # The same one-space gap as the cells: after right-aligned, before left-aligned.
+            label = Text(column.label + " " if column.right else " " + column.label,
                          justify="right" if column.right else "left")
             width = (id_width if column.key == "id" else column.width) + 1
             self.add_column(label, width=width, key=column.key)
@@ -102,13 +134,17 @@ class BatchTable(DataTable):
             rank = {key: i for i, key in enumerate(keys)}
             self.sort("id", key=lambda cell: rank.get(cell.batch_key, len(rank)) if isinstance(cell, BatchId) else 0)
         self._order = list(keys)
-        if selected is not None and selected in wanted:
+        if self._cursor_chosen and selected is not None and selected in wanted:
             self.select(selected)
+        elif not self._cursor_chosen and self.row_count and self.cursor_row != 0:
+            self.move_cursor(row=0, animate=False)
 
     def _order_in_table(self) -> list[BatchKey]:
         return list(self._order) if len(self._order) == self.row_count else []
 
     def select(self, key: BatchKey) -> bool:
+        """Put the cursor on ``key``'s row; from then on the cursor follows that batch."""
+        self._cursor_chosen = True
         try:
             index = self.get_row_index(row_key(key))
         except RowDoesNotExist:

@@ -61,9 +61,9 @@ class BatchId(Text):
 def progress_bar(fraction: float | None, width: int) -> Text:
     if fraction is None:
         return Text("—".center(width), style="dim")
-    bar_width = max(width - 5, 2)
+    bar_width = max(width - 6, 2)
     filled = round(fraction * bar_width)
-    pct = f"{fraction * 100:3.0f}%"
+    pct = f"{fraction * 100:.0f}%".rjust(4)
     return Text.assemble(("█" * filled, "bold"), ("░" * (bar_width - filled), "dim"), " ", pct)
 
 

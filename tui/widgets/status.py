@@ -42,13 +42,19 @@ class ProviderStatusLine(Static):
     """
 
     def show(self, health: list[ProviderHealth], now: float) -> None:
+        # Providers in the same state for the same reason share one entry, so that a
+        # gateway that is down reads as one line at 80 columns, not one per provider.
+        groups: dict[tuple[ProviderState, str], list[str]] = {}
+        for item in health:
+            detail = "" if item.state is ProviderState.OK else item.describe(now)
+            groups.setdefault((item.state, detail), []).append(item.provider)
         text = Text()
-        for i, item in enumerate(health):
-            if i:
+        for (state, detail), providers in groups.items():
+            if text:
                 text.append("  ")
-            glyph, style = STATE_GLYPHS[item.state]
+            glyph, style = STATE_GLYPHS[state]
             text.append(f"{glyph} ", style=style)
-            text.append(safe_text(item.provider, 20))
-            if item.state is not ProviderState.OK:
-                text.append(f" {safe_text(item.describe(now), 120)}", style=style or "dim")
+            text.append(safe_text(", ".join(providers), 80))
+            if detail:
+                text.append(f" {safe_text(detail, 120)}", style=style or "dim")
         self.update(text)

@@ -1,0 +1,109 @@
+"""Snapshots of the live board: fixed simulator seed, frozen clocks, fixed sizes, no blink.
+
+They are stored in the top-level snapshots/ folder (see conftest.py). Update them with
+``pytest tests/test_snapshots.py --snapshot-update`` and look at every SVG you commit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from apphelp import FakeClock, START, make_app, refresh, wait_for_polls, wait_until
+from tui.monitor import ProviderState
+from tui.sim import SimServer
+
+APP_NOW = START + 90  # the app looks at the board a minute and a half after the simulator began
+
+
+@pytest.fixture
+def sim():
+    server = SimServer(seed=7, frozen=True, start_time=START).start()
+    yield server
+    server.stop()
+
+
+def board_app(sim: SimServer, **options):
+    return make_app(sim, FakeClock(APP_NOW), **options)
+
+
+async def _loaded(pilot) -> None:
+    await wait_for_polls(pilot, pilot.app, len(pilot.app.health))
+
+
+def with_rates(sim: SimServer):
+    """Two polls five minutes apart, so that changes, rates and ETAs show."""
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        pilot.app.clock.advance(300)
+        sim.clock.advance(300)
+        await refresh(pilot, pilot.app)
+
+    return run_before
+
+
+def test_board_80x24(snap_compare, sim: SimServer) -> None:
+    assert snap_compare(board_app(sim), terminal_size=(80, 24), run_before=with_rates(sim))
+
+
+def test_board_160x48(snap_compare, sim: SimServer) -> None:
+    assert snap_compare(board_app(sim), terminal_size=(160, 48), run_before=with_rates(sim))
+
+
+def test_detail(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await with_rates(sim)(pilot)
+        await pilot.press("down", "down", "enter")
+
+    assert snap_compare(app, terminal_size=(100, 40), run_before=run_before)
+
+
+def test_confirm_dialog(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("down", "down", "c")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_stale(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        sim.go_down()
+        await refresh(pilot, pilot.app)
+        await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in pilot.app.health.values()))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_empty(snap_compare) -> None:
+    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=0) as empty:
+        app = board_app(empty)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_gateway_down_at_start(snap_compare, sim: SimServer) -> None:
+    sim.stop()
+    app = board_app(sim)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_read_only(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim, read_only=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_help(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
