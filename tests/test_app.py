@@ -118,6 +118,8 @@ async def test_cancel_needs_y_and_sends_exactly_one_request(sim: SimServer) -> N
         await wait_for_polls(pilot, app, 4)
         key = first_live_key(app)
         await select(pilot, app, key)
+        before = app.board.get(key).batch
+        row = table_of(app).cursor_row
         await pilot.press("c")
         assert isinstance(app.screen, ConfirmCancelScreen)
         dialog = app.screen
@@ -125,7 +127,11 @@ async def test_cancel_needs_y_and_sends_exactly_one_request(sim: SimServer) -> N
         await pilot.press("y")
         await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
         assert sim.world.cancel_count(*key) == 1
-        assert app.board.get(key).batch.status == "cancelling"
+        after = app.board.get(key).batch
+        assert after.status == "cancelling"
+        # The cancel answer is a cut-down batch: what it lacks is kept, so the row stays put.
+        assert (after.created_at, after.metadata) == (before.created_at, before.metadata)
+        assert table_of(app).cursor_row == row and table_of(app).selected_key == key
         assert isinstance(app.screen, BoardScreen)
 
 

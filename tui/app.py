@@ -256,7 +256,8 @@ class BatchtopApp(App[int]):
             with contextlib.suppress(GatewayError):
                 self.board.apply([await client.retrieve(provider, batch_id)])
         else:
-            self.board.apply([result])
+            tracked = self.board.get(key)
+            self.board.apply([tracked.batch.updated_by(result) if tracked else result])
             self.board.set_cancel_state(key, CancelState.ACCEPTED)
             self.notify(f"{safe_text(batch_id, 60)} is now {safe_text(result.status_word, 30)}",
                         title="Cancel accepted", timeout=6)

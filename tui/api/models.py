@@ -300,6 +300,14 @@ class Batch(_Lenient):
         batch._raw = data
         return batch
 
+    def updated_by(self, partial: Batch) -> Batch:
+        """This batch with the fields ``partial`` carries laid over it.
+
+        Bifrost's cancel answer is a cut-down batch (id, status, counts, cancel times):
+        taking it as the whole batch would lose created_at, metadata and the rest.
+        """
+        return Batch.from_wire({**self._raw, **partial._raw}, self.provider)
+
     @property
     def key(self) -> tuple[str, str]:
         """Batches are identified by (provider, id): ids are only unique per provider."""

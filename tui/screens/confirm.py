@@ -58,8 +58,8 @@ class ConfirmCancelScreen(ModalScreen[bool]):
                 markup=False,
             )
             with Horizontal(id="dialog-buttons"):
-                yield Button("Keep running [n]", id="keep", variant="primary")
-                yield Button("Cancel batch [y]", id="confirm", variant="error")
+                yield Button(Text("Keep running (n)"), id="keep", variant="primary")
+                yield Button(Text("Cancel batch (y)"), id="confirm", variant="error")
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()
