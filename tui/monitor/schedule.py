@@ -13,7 +13,7 @@ from enum import Enum
 
 from tui.api import GatewayError, GatewayHTTPError
 
-BACKOFF_CAP = 120.0
+BACKOFF_CAP = 60.0
 AUTH_RETRY = 60.0
 UNSUPPORTED_RETRY = 600.0
 
