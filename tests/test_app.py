@@ -409,3 +409,21 @@ async def test_sizes_down_to_40x12_do_not_crash(sim: SimServer, size) -> None:
         await pilot.resize_terminal(41, 13) if hasattr(pilot, "resize_terminal") else None
         await pilot.pause()
         assert app.is_running
+
+
+async def test_no_color_keeps_meaning_in_words_and_weight(sim: SimServer, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        styles = []
+        for row in range(table_of(app).row_count):
+            for cell in table_of(app).get_row_at(row):
+                styles.append(str(cell.style))
+                styles.extend(str(span.style) for span in cell.spans)
+        for tile in app.screen.query("CountTile"):
+            styles.append(tile._style)
+        colours = ("red", "green", "yellow", "blue", "magenta", "cyan")
+        assert not [s for s in styles if any(c in s for c in colours)]
+        assert any("✗ failed" in cell.plain for row in range(table_of(app).row_count)
+                   for cell in table_of(app).get_row_at(row))

@@ -13,6 +13,7 @@ from textual.widgets import Footer, Sparkline, Static
 from tui.describe import batch_detail_lines
 from tui.monitor import BatchKey, CancelState
 from tui.textsafe import safe_text
+from tui.widgets.palette import hue
 from tui.widgets.status import HeaderBar
 
 
@@ -79,7 +80,7 @@ class DetailScreen(Screen[None]):
             cancel.update("")
         else:
             message = f" — {safe_text(tracked.cancel_message, 300)}" if tracked.cancel_message else ""
-            style = "red" if tracked.cancel_state is CancelState.REFUSED else ""
+            style = hue("bold red") if tracked.cancel_state is CancelState.REFUSED else ""
             cancel.update(Text(f"{tracked.cancel_state.value}{message}", style=style))
         self.refresh_bindings()
 

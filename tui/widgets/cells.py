@@ -11,6 +11,7 @@ from tui.describe import status_glyph
 from tui.humanize import ago, count, duration
 from tui.monitor import CancelState, TrackedBatch
 from tui.textsafe import safe_text, shorten_middle
+from tui.widgets.palette import hue
 
 STATUS_STYLES = {
     "validating": "",
@@ -81,7 +82,7 @@ def row_cells(tracked: TrackedBatch, now: float, id_width: int, columns: tuple[C
     elif tracked.cancel_state is CancelState.SENDING:
         status = Text("□ cancelling…", style="italic")
     else:
-        status = Text(f"{status_glyph(batch)} {safe_text(batch.status_word, 30)}", style=STATUS_STYLES.get(outcome, ""))
+        status = Text(f"{status_glyph(batch)} {safe_text(batch.status_word, 30)}", style=hue(STATUS_STYLES.get(outcome, "")))
     stalled = tracked.stalled(now)
     eta = tracked.eta_seconds()
     rate = tracked.rate_per_minute()
@@ -93,11 +94,11 @@ def row_cells(tracked: TrackedBatch, now: float, id_width: int, columns: tuple[C
         "progress": progress_bar(counts.progress, 11),
         "pending": _number(counts.pending),
         "succeeded": _number(counts.succeeded),
-        "failed": _number(counts.failed_count, "red"),
+        "failed": _number(counts.failed_count, hue("red")),
         "canceled": _number(counts.canceled_count),
         "rate": Text("—" if rate is None else f"{rate:,.0f}", justify="right"),
         "eta": Text("stall" if stalled else ("—" if not eta else duration(eta)),
-                    style="yellow" if stalled else "", justify="right"),
+                    style=hue("bold yellow") if stalled else "", justify="right"),
         "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.

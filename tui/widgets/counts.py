@@ -10,6 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.monitor import Summary, Totals
+from tui.widgets.palette import hue
 
 TILES = (
     ("pending", "PENDING", ""),
@@ -53,7 +54,7 @@ class CountTile(Widget):
         super().__init__(id=f"count-{name}")
         self.count_name = name
         self._label = label
-        self._style = style
+        self._style = hue(style)
         self._shown: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:

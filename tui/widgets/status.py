@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from tui.monitor import ProviderHealth, ProviderState
 from tui.textsafe import safe_text
+from tui.widgets.palette import hue
 
 STATE_GLYPHS = {
     ProviderState.CONNECTING: ("…", ""),
@@ -53,8 +54,8 @@ class ProviderStatusLine(Static):
             if text:
                 text.append("  ")
             glyph, style = STATE_GLYPHS[state]
-            text.append(f"{glyph} ", style=style)
+            text.append(f"{glyph} ", style=hue(style))
             text.append(safe_text(", ".join(providers), 80))
             if detail:
-                text.append(f" {safe_text(detail, 120)}", style=style or "dim")
+                text.append(f" {safe_text(detail, 120)}", style=hue(style) or "dim")
         self.update(text)
