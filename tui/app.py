@@ -21,7 +21,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 
-from tui.api import BifrostClient, GatewayError
+from tui.api import Batch, BifrostClient, GatewayError
+from tui.audit import AuditLog
+from tui.cancels import AuditContext, CancelOutcome, cancel_batches
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import (
     BatchKey,
@@ -32,11 +34,14 @@ from tui.monitor import (
     SortOrder,
 )
 from tui.monitor.poller import poll_provider
+from tui.screens.audit import AuditScreen
 from tui.screens.board import BoardScreen
+from tui.screens.cancel_progress import CancelProgressScreen
 from tui.screens.confirm import ConfirmCancelScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.help import HelpScreen, describe_keys
 from tui.screens.profiles import ProfilePickerScreen
+from tui.screens.typed_confirm import TypedConfirmScreen, describe_targets
 from tui.session import DEMO_PROFILE, Session, open_session
 from tui.textsafe import safe_text
 
@@ -53,6 +58,7 @@ class BatchtopApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("P", "switch_profile", "Profile", show=False),
+        Binding("L", "audit", "Audit log", show=False),
     ]
 
     def __init__(
@@ -62,6 +68,7 @@ class BatchtopApp(App[int]):
         clock: Callable[[], float] = time.time,
         open_profile: SessionOpener | None = None,
         profile_names: Callable[[], list[str]] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         super().__init__()
         # Quiet over SSH: nothing moves unless data changed.
@@ -81,6 +88,9 @@ class BatchtopApp(App[int]):
         self._wake: dict[str, asyncio.Event] = {}
         self._status_timer: Timer | None = None
         self._sessions_to_close: list[Session] = []
+        self.marks: set[BatchKey] = set()
+        """Batches marked with space: ``c`` acts on these when there are any."""
+        self.audit = audit or AuditLog(source="tui", secrets=[session.api_key] if session.api_key else [])
         self.polls_completed = 0
         self.internal_errors: list[str] = []
         """Drawing failures caught to keep polling alive; tests assert there are none."""
@@ -212,10 +222,24 @@ class BatchtopApp(App[int]):
         self._update_status_timer()
         self._board_changed()
 
+    # -- marks --------------------------------------------------------------------------
+
+    def toggle_mark(self, key: BatchKey) -> None:
+        self.marks.symmetric_difference_update({key})
+        self._board_changed()
+
+    def mark_all(self, keys: Iterable[BatchKey]) -> None:
+        self.marks.update(keys)
+        self._board_changed()
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+        self._board_changed()
+
     # -- cancel -------------------------------------------------------------------------
 
     def can_cancel(self, key: BatchKey) -> bool:
-        """The one rule for every path to cancel: key, palette, detail screen."""
+        """The one rule for every path to cancel: keys, marks, palette, detail screen."""
         if self.session.profile.read_only:
             return False
         tracked = self.board.get(key)
@@ -226,42 +250,113 @@ class BatchtopApp(App[int]):
         batch = tracked.batch
         return not batch.finished and batch.status_word != "cancelling"
 
-    def request_cancel(self, key: BatchKey) -> None:
-        if not self.can_cancel(key):
+    def request_cancel(self, keys: Iterable[BatchKey]) -> None:
+        """Ask for confirmation, then cancel. The dialog depends on how much is at stake:
+        one batch → y/N (typed end of the id in a protected profile); several → type their number."""
+        keys = list(dict.fromkeys(keys))
+        if self.session.profile.read_only:
+            self.notify("This profile is read-only: nothing can be cancelled.", severity="warning")
             return
-        tracked = self.board.get(key)
-        assert tracked is not None
+        live = [self.board.get(k).batch for k in keys if self.can_cancel(k)]  # type: ignore[union-attr]
+        skipped = [t.batch for k in keys if not self.can_cancel(k) and (t := self.board.get(k))]
+        if not live:
+            self.notify("Nothing to cancel: the chosen batches are finished or already cancelling.",
+                        severity="warning")
+            return
 
         def answered(confirmed: bool | None) -> None:
-            if confirmed and self.can_cancel(key):
-                self._send_cancel(key)
+            if confirmed:
+                self.start_cancel(live)
 
-        self.push_screen(ConfirmCancelScreen(tracked.batch), answered)
+        if len(live) == 1 and not skipped and not self.session.profile.protected:
+            self.push_screen(ConfirmCancelScreen(live[0]), answered)
+            return
+        if len(live) == 1:
+            expected = live[0].id[-4:]
+            prompt = (f"Type the last four characters of the id ({safe_text(expected)}) to cancel it."
+                      if self.session.profile.protected else "Type 1 to cancel this batch.")
+            if not self.session.profile.protected:
+                expected = "1"
+            title = "Cancel this batch?"
+        else:
+            expected = str(len(live))
+            prompt = f"Type {expected} — the number of batches that will be cancelled — to go ahead."
+            title = f"Cancel {len(live)} batches?"
+        self.push_screen(
+            TypedConfirmScreen(title=title, facts=describe_targets(live, skipped), prompt=prompt,
+                               expected=expected),
+            answered,
+        )
 
-    def _send_cancel(self, key: BatchKey) -> None:
-        self.board.set_cancel_state(key, CancelState.SENDING)
-        self._rows_changed([key])
-        self.run_worker(self._cancel_worker(key), group="cancel", exit_on_error=False)
+    def start_cancel(self, batches: list[Batch]) -> None:
+        """Send the cancels (confirmed already). Each batch is sent at most once per action."""
+        # The board may have moved on while the dialog was open: re-check every batch.
+        targets = [self.board.get(b.key).batch for b in batches if self.can_cancel(b.key)]  # type: ignore[union-attr]
+        if not targets:
+            self.notify("Nothing sent: those batches finished meanwhile.", severity="warning")
+            return
+        for batch in targets:
+            self.board.set_cancel_state(batch.key, CancelState.SENDING)
+        self._rows_changed([b.key for b in targets])
+        progress = CancelProgressScreen(targets) if len(targets) > 1 else None
+        if progress is not None:
+            self.push_screen(progress)
+        self.run_worker(self._cancel_worker(targets, progress), group="cancel", exit_on_error=False)
 
-    async def _cancel_worker(self, key: BatchKey) -> None:
-        provider, batch_id = key
+    async def _cancel_worker(self, targets: list[Batch], progress: CancelProgressScreen | None) -> None:
         client = self.client
         if client is None:
             return
-        try:
-            result = await client.cancel(provider, batch_id)
-        except GatewayError as exc:
-            self.board.set_cancel_state(key, CancelState.REFUSED, exc.message)
-            self.notify(safe_text(exc.message, 300), title="Cancel refused", severity="error", timeout=10)
+        context = AuditContext(self.session.profile_name, self.session.gateway_host)
+
+        def arrived(outcome: CancelOutcome) -> None:
+            self._guarded(lambda: self._cancel_outcome(outcome, progress))
+
+        report = await cancel_batches(client, targets, audit=self.audit, context=context, on_outcome=arrived)
+        if progress is not None:
+            progress.finished(report)
+        elif report.outcomes:
+            outcome = report.outcomes[0]
+            if outcome.outcome == "accepted" and outcome.answer is not None:
+                self.notify(f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_word, 30)}",
+                            title="Cancel accepted", timeout=6)
+            else:
+                title = "Cancel refused" if outcome.outcome == "refused" else "Cancel failed"
+                self.notify(safe_text(outcome.message or "", 300), title=title, severity="error", timeout=10)
+        if report.audit_error:
+            self.notify(report.audit_error, title="Audit log", severity="error", timeout=15)
+        # A refusal usually means the batch moved on: fetch it again so the row tells the truth.
+        for outcome in report.refused:
             with contextlib.suppress(GatewayError):
-                self.board.apply([await client.retrieve(provider, batch_id)])
-        else:
-            tracked = self.board.get(key)
-            self.board.apply([tracked.batch.updated_by(result) if tracked else result])
-            self.board.set_cancel_state(key, CancelState.ACCEPTED)
-            self.notify(f"{safe_text(batch_id, 60)} is now {safe_text(result.status_word, 30)}",
-                        title="Cancel accepted", timeout=6)
+                self.board.apply([await client.retrieve(outcome.batch.provider, outcome.batch.id)])
         self._board_changed()
+
+    def _cancel_outcome(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
+        key = outcome.key
+        if outcome.outcome == "accepted":
+            tracked = self.board.get(key)
+            answer = outcome.answer
+            if answer is not None:
+                self.board.apply([tracked.batch.updated_by(answer) if tracked else answer])
+            self.board.set_cancel_state(key, CancelState.ACCEPTED)
+            self.marks.discard(key)
+        elif outcome.outcome == "refused":
+            self.board.set_cancel_state(key, CancelState.REFUSED, outcome.message)
+        else:
+            self.board.set_cancel_state(key, CancelState.FAILED, f"{outcome.message} ({outcome.sent_words})")
+        if progress is not None and progress.is_attached:
+            progress.outcome_arrived(outcome)
+        self._board_changed()
+
+    def action_audit(self) -> None:
+        if isinstance(self.screen, AuditScreen):
+            return
+        try:
+            records = self.audit.read(session=self.audit.session)
+        except Exception as exc:  # noqa: BLE001 — an unreadable log is reported, not fatal
+            self.notify(f"cannot read the audit log: {exc}", severity="error")
+            return
+        self.push_screen(AuditScreen(records, str(self.audit.path)))
 
     def _rows_changed(self, keys: list[BatchKey]) -> None:
         screen = self.board_screen
@@ -304,6 +399,9 @@ class BatchtopApp(App[int]):
         self._sessions_to_close.append(self.session)
         self.session = session
         self.board = Board(self.clock)
+        self.marks.clear()
+        self.audit = AuditLog(self.audit.path, source="tui", session=self.audit.session,
+                              secrets=[session.api_key] if session.api_key else [])
         while not isinstance(self.screen, BoardScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
         self._start_polling()
@@ -316,15 +414,16 @@ class BatchtopApp(App[int]):
         yield SystemCommand("Refresh now", "Poll every provider now", self.action_poll_now)
         yield SystemCommand("Pause / resume polling", "Stop or restart polling", self.action_toggle_pause)
         if board is not None:
-            key = board.table.selected_key
-            if key is not None and self.can_cancel(key):
-                yield SystemCommand("Cancel selected batch", "Asks for confirmation first",
-                                    lambda: self.request_cancel(key))
+            keys = board.cancel_keys()
+            if any(self.can_cancel(k) for k in keys):
+                title = f"Cancel {len(self.marks)} marked batches" if self.marks else "Cancel selected batch"
+                yield SystemCommand(title, "Asks for confirmation first", lambda: self.request_cancel(keys))
             yield SystemCommand("Cycle sort order", "newest, progress, failed, ETA, status", board.action_sort)
             yield SystemCommand("Toggle live only", "Hide finished batches", board.action_live_only)
             yield SystemCommand("Filter", "Match id, name, provider or status", board.action_filter)
         if self._open_profile is not None:
             yield SystemCommand("Switch profile", "Watch another profile", self.action_switch_profile)
+        yield SystemCommand("Audit log", "This session's cancel attempts", self.action_audit)
         yield SystemCommand("Help", "Show the keys", self.action_help)
 
 

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
+from tui.audit_cli import add_audit_parser
+from tui.cancel_cli import add_cancel_parser
 
 CONNECTION_FLAGS = ("profile", "base_url", "provider", "api_key_env", "interval", "read_only",
                     "allow_insecure_http", "demo")
@@ -85,8 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     show_cmd.add_argument("--json", action="store_true", help="print the batch object as JSON")
 
     cancel_cmd = command("cancel", "cancel batches (asks first unless --yes)")
-    cancel_cmd.add_argument("batch_ids", metavar="ID", nargs="+")
-    cancel_cmd.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    add_cancel_parser(cancel_cmd)
 
     profiles_cmd = command("profiles", "manage connection profiles")
     profile_actions = profiles_cmd.add_subparsers(dest="profiles_action", metavar="ACTION", required=True)
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile.add_argument("--replace", action="store_true", help="replace a profile of the same name")
     remove_profile = profile_actions.add_parser("remove", help="remove a profile")
     remove_profile.add_argument("name", metavar="NAME")
+
+    add_audit_parser(commands)
 
     sim_cmd = commands.add_parser(
         "sim", help="run the Bifrost-compatible gateway simulator",

@@ -30,6 +30,8 @@ from tui.config import (
 )
 from tui.describe import batch_detail_lines, progress_text, status_text
 from tui.humanize import ago, count
+from tui.audit_cli import run_audit
+from tui.cancel_cli import run_cancel
 from tui.session import Session, open_session
 from tui.textsafe import safe_text
 
@@ -45,10 +47,12 @@ def run(args: argparse.Namespace) -> int:
             return _sim(args)
         if command == "profiles":
             return _profiles(args)
+        if command == "audit":
+            return run_audit(args)
         session = open_session(args)
         try:
             handler: Callable[[argparse.Namespace, Session], int] = {
-                "list": _list, "show": _show, "cancel": _cancel,
+                "list": _list, "show": _show, "cancel": run_cancel,
             }[command]
             return handler(args, session)
         finally:
@@ -197,104 +201,6 @@ def print_batch_detail(batch: Batch, out: TextIO, *, now: float) -> None:
 
 
 # -- cancel -------------------------------------------------------------------------
-
-
-def _single_provider(session: Session, what: str) -> str:
-    providers = session.profile.providers
-    if len(providers) != 1:
-        raise ConfigError(
-            f"{what} needs one provider: pass --provider (profile '{session.profile_name}' "
-            f"watches {', '.join(providers)})"
-        )
-    return providers[0]
-
-
-def _ask_yes(prompt: str) -> bool:
-    try:
-        answer = input(prompt)
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
-
-async def _fetch_for_cancel(session: Session, provider: str, ids: Sequence[str]) -> list[Batch | GatewayError]:
-    async with session.client() as client:
-        async def one(batch_id: str) -> Batch | GatewayError:
-            try:
-                return await client.retrieve(provider, batch_id)
-            except GatewayError as exc:
-                return exc
-
-        return list(await asyncio.gather(*(one(i) for i in ids)))
-
-
-async def _send_cancels(session: Session, provider: str, ids: Sequence[str]) -> list[Batch | GatewayError]:
-    async with session.client() as client:
-        async def one(batch_id: str) -> Batch | GatewayError:
-            try:
-                return await client.cancel(provider, batch_id)
-            except GatewayError as exc:
-                return exc
-
-        # One cancel per id, at most 8 in flight.
-        limit = asyncio.Semaphore(8)
-
-        async def bounded(batch_id: str) -> Batch | GatewayError:
-            async with limit:
-                return await one(batch_id)
-
-        return list(await asyncio.gather(*(bounded(i) for i in ids)))
-
-
-def _describe(batch: Batch) -> str:
-    c = batch.request_counts
-    name = f" “{safe_text(batch.name, 40)}”" if batch.name else ""
-    pending = f", {count(c.pending)} pending" if c.pending is not None else ""
-    return f"{safe_text(batch.id)}{name} — {status_text(batch)}, {progress_text(batch)}{pending}"
-
-
-def _cancel(args: argparse.Namespace, session: Session) -> int:
-    if session.profile.read_only:
-        _err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
-        return EXIT_USAGE
-    provider = _single_provider(session, "cancel")
-    ids = list(dict.fromkeys(args.batch_ids))  # the same id twice is cancelled once
-    interactive = sys.stdin.isatty()
-    if not args.yes and not interactive:
-        _err("refusing to cancel without confirmation: no terminal to ask on; pass --yes")
-        return EXIT_USAGE
-
-    found = asyncio.run(_fetch_for_cancel(session, provider, ids))
-    exit_code = EXIT_OK
-    to_cancel: list[Batch] = []
-    for batch_id, result in zip(ids, found):
-        if isinstance(result, GatewayError):
-            _err(f"{provider} {safe_text(batch_id)}: {safe_text(result.message, 300)}; not sent")
-            exit_code = EXIT_API
-        elif result.finished:
-            print(f"{provider} {safe_text(batch_id)}: already {safe_text(result.outcome, 20)}; nothing to cancel")
-        else:
-            to_cancel.append(result)
-    if not to_cancel:
-        return exit_code
-
-    if not args.yes:
-        print(f"About to cancel {len(to_cancel)} batch(es) on {provider} at {session.gateway_host}:")
-        for batch in to_cancel:
-            print(f"  {_describe(batch)}")
-        print("Requests already done are kept; the pending ones are dropped.")
-        if not _ask_yes("Cancel? [y/N] "):
-            print("Nothing cancelled.")
-            return EXIT_API
-
-    results = asyncio.run(_send_cancels(session, provider, [b.id for b in to_cancel]))
-    for batch, result in zip(to_cancel, results):
-        if isinstance(result, GatewayError):
-            _err(f"{provider} {safe_text(batch.id)}: refused — {safe_text(result.message, 300)}")
-            exit_code = EXIT_API
-        else:
-            print(f"{provider} {safe_text(batch.id)}: {safe_text(result.status_word, 20)} (accepted)")
-    return exit_code
 
 
 # -- profiles -----------------------------------------------------------------------

@@ -200,26 +200,33 @@ class BifrostClient:
                 f"gateway too slow: no complete answer to {where} in {self._timeout * 3:.0f}s",
                 provider=provider,
                 short="gateway too slow",
+                sent=None,
             ) from None
         except httpx.TimeoutException as exc:
-            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+            connect = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            kind = "connect" if connect else "read"
             raise GatewayTimeout(
                 f"gateway timed out ({kind}, {self._timeout:.0f}s) on {where}",
                 provider=provider,
                 short=f"{kind} timeout",
+                sent=False if connect else None,
             ) from None
         except httpx.ConnectError as exc:
             message, short = _connect_message(self.base_url, exc)
-            raise GatewayUnreachable(message, provider=provider, short=short) from None
+            raise GatewayUnreachable(message, provider=provider, short=short, sent=False) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise GatewayUnreachable(
                 f"connection to gateway dropped during {where} ({_reason(exc)})",
                 provider=provider,
                 short="connection dropped",
+                sent=None,
             ) from None
         except httpx.HTTPError as exc:
             raise GatewayUnreachable(
-                f"gateway request failed: {_reason(exc)}", provider=provider, short="request failed"
+                f"gateway request failed: {_reason(exc)}",
+                provider=provider,
+                short="request failed",
+                sent=None,
             ) from None
 
         status = response.status_code

@@ -19,10 +19,14 @@ class GatewayError(Exception):
         retry_after: float | None = None,
         provider: str | None = None,
         short: str | None = None,
+        sent: bool | None = True,
     ) -> None:
         super().__init__(message)
         self.message = message
         self._short = short
+        self.sent = sent
+        """Did the request reach the gateway? False: certainly not (no connection);
+        None: unknown (the connection broke after sending); True: it answered."""
         self.status = status
         self.error_type = error_type
         self.retry_after = retry_after

@@ -34,6 +34,7 @@ class CancelState(Enum):
     SENDING = "cancelling…"
     ACCEPTED = "cancel accepted"
     REFUSED = "cancel refused"
+    FAILED = "cancel failed"
 
 
 @dataclass
@@ -48,6 +49,8 @@ class TrackedBatch:
     """The gateway answered 404 for it: shown as gone, never silently dropped."""
     cancel_state: CancelState | None = None
     cancel_message: str | None = None
+    cancel_asked_at: float | None = None
+    """When this session asked the gateway to cancel it (app clock)."""
 
     @property
     def key(self) -> BatchKey:
@@ -165,6 +168,8 @@ class Board:
         if tracked is not None:
             tracked.cancel_state = state
             tracked.cancel_message = message
+            if state is CancelState.SENDING:
+                tracked.cancel_asked_at = self.clock()
 
     def forget_provider(self, provider: str) -> None:
         for key in [k for k in self._batches if k[0] == provider]:

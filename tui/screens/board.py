@@ -18,6 +18,9 @@ from tui.widgets.status import HeaderBar, ProviderStatusLine
 class BoardScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "cancel", "Cancel"),
+        Binding("space", "mark", "Mark"),
+        Binding("a", "mark_all", "Mark all shown", show=False),
+        Binding("A", "clear_marks", "Clear marks", show=False),
         Binding("enter", "details", "Details", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("l", "live_only", "Live only"),
@@ -69,7 +72,7 @@ class BoardScreen(Screen[None]):
             self.query_one(HeaderBar).show(session.profile_name, session.gateway_host,
                                            read_only=session.profile.read_only,
                                            paused=app.paused)  # type: ignore[attr-defined]
-            self.table.show(app.board, keys, now)  # type: ignore[attr-defined]
+            self.table.show(app.board, keys, now, app.marks)  # type: ignore[attr-defined]
             summary = app.board.summary(keys)  # type: ignore[attr-defined]
             self.query_one(CountStrip).show(summary)
             self.refresh_status()
@@ -79,6 +82,8 @@ class BoardScreen(Screen[None]):
                 line += " · live only"
             if app.filter_text:  # type: ignore[attr-defined]
                 line += f" · filter: {app.filter_text}"  # type: ignore[attr-defined]
+            if app.marks:  # type: ignore[attr-defined]
+                line += f" · {len(app.marks)} marked"  # type: ignore[attr-defined]
             self.query_one("#board-line", Static).update(Text(line))
             self._show_empty_state(keys)
         self.refresh_bindings()
@@ -104,23 +109,46 @@ class BoardScreen(Screen[None]):
         self.query_one(ProviderStatusLine).show(list(app.health.values()), app.clock())  # type: ignore[attr-defined]
 
     def refresh_rows(self, keys: list[BatchKey]) -> None:
-        self.table.refresh_rows(self.app.board, keys, self.app.clock())  # type: ignore[attr-defined]
+        app = self.app
+        self.table.refresh_rows(app.board, keys, app.clock(), app.marks)  # type: ignore[attr-defined]
         self.refresh_bindings()
+
+    def cancel_keys(self) -> list[BatchKey]:
+        """What ``c`` acts on: the marked batches if any, else the one under the cursor."""
+        marks = self.app.marks  # type: ignore[attr-defined]
+        if marks:
+            return self.app.board.sorted_keys(self.app.sort_order, list(marks))  # type: ignore[attr-defined]
+        key = self.table.selected_key
+        return [] if key is None else [key]
 
     # -- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            key = self.table.selected_key
-            return True if key is not None and self.app.can_cancel(key) else None  # type: ignore[attr-defined]
-        if action == "details":
+            can_cancel = self.app.can_cancel  # type: ignore[attr-defined]
+            return True if any(can_cancel(k) for k in self.cancel_keys()) else None
+        if action in ("details", "mark"):
             return self.table.selected_key is not None
+        if action == "clear_marks":
+            return bool(self.app.marks)  # type: ignore[attr-defined]
         return True
 
     def action_cancel(self) -> None:
+        keys = self.cancel_keys()
+        if keys:
+            self.app.request_cancel(keys)  # type: ignore[attr-defined]
+
+    def action_mark(self) -> None:
         key = self.table.selected_key
         if key is not None:
-            self.app.request_cancel(key)  # type: ignore[attr-defined]
+            self.app.toggle_mark(key)  # type: ignore[attr-defined]
+            self.table.action_cursor_down()
+
+    def action_mark_all(self) -> None:
+        self.app.mark_all(self.shown_keys())  # type: ignore[attr-defined]
+
+    def action_clear_marks(self) -> None:
+        self.app.clear_marks()  # type: ignore[attr-defined]
 
     def action_details(self) -> None:
         key = self.table.selected_key

@@ -11,10 +11,34 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.describe import batch_detail_lines
-from tui.monitor import BatchKey, CancelState
+from tui.humanize import count, local_time
+from tui.monitor import BatchKey, CancelState, TrackedBatch
 from tui.textsafe import safe_text
 from tui.widgets.palette import hue
 from tui.widgets.status import HeaderBar
+
+
+def cancel_timeline(tracked: TrackedBatch) -> Text:
+    """Asked at, cancelling at, cancelled at, requests dropped — for a batch cancelled from here
+    or elsewhere. Empty when nobody cancelled it."""
+    batch = tracked.batch
+    if tracked.cancel_asked_at is None and not batch.cancelling_at and batch.outcome != "cancelled":
+        return Text()
+    text = Text("cancel timeline\n", style="bold")
+    steps = (
+        ("asked (this session)", tracked.cancel_asked_at),
+        ("cancelling at", batch.cancelling_at),
+        ("cancelled at", batch.cancelled_at or (batch.completed_at if batch.outcome == "cancelled" else None)),
+    )
+    for label, when in steps:
+        text.append(f"  {label:<22}{local_time(when) if when else '—'}\n")
+    dropped = batch.request_counts.canceled_count
+    text.append(f"  {'requests dropped':<22}{count(dropped) if batch.finished else '— (not finished yet)'}\n")
+    if tracked.cancel_state is not None:
+        message = f" — {safe_text(tracked.cancel_message, 300)}" if tracked.cancel_message else ""
+        bad = tracked.cancel_state in (CancelState.REFUSED, CancelState.FAILED)
+        text.append(f"  {tracked.cancel_state.value}{message}", style=hue("bold red") if bad else "")
+    return text
 
 
 class DetailScreen(Screen[None]):
@@ -75,13 +99,7 @@ class DetailScreen(Screen[None]):
         else:
             label += f": last {rates[-1]:,.0f}, peak {max(rates):,.0f}"
         self.query_one("#sparkline-label", Static).update(label)
-        cancel = self.query_one("#detail-cancel", Static)
-        if tracked.cancel_state is None:
-            cancel.update("")
-        else:
-            message = f" — {safe_text(tracked.cancel_message, 300)}" if tracked.cancel_message else ""
-            style = hue("bold red") if tracked.cancel_state is CancelState.REFUSED else ""
-            cancel.update(Text(f"{tracked.cancel_state.value}{message}", style=style))
+        self.query_one("#detail-cancel", Static).update(cancel_timeline(tracked))
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -90,7 +108,7 @@ class DetailScreen(Screen[None]):
         return True
 
     def action_cancel(self) -> None:
-        self.app.request_cancel(self.key)  # type: ignore[attr-defined]
+        self.app.request_cancel([self.key])  # type: ignore[attr-defined]
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -7,7 +7,7 @@ id cell, which carries its batch key. The cursor is put back on the batch it was
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -75,7 +75,7 @@ class BatchTable(DataTable):
         """Choose the columns for a terminal ``width``; True when the columns changed."""
         columns = tuple(c for c in COLUMNS if width >= WIDE or c.compact)
         # One space of gap per column (cells carry it themselves), plus the scrollbar.
-        fixed = sum(c.width + 1 for c in columns if c.key != "id") + 1 + 2
+        fixed = sum(c.width + (c.key != "mark") for c in columns if c.key != "id") + 1 + 2
         id_width = max(width - fixed, 10)
         if width >= WIDE:
             id_width = min(id_width, 40)
@@ -89,7 +89,7 @@ class BatchTable(DataTable):
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(column.label + " " if column.right else " " + column.label,
                          justify="right" if column.right else "left")
-            width = (id_width if column.key == "id" else column.width) + 1
+            width = (id_width if column.key == "id" else column.width) + (column.key != "mark")
             self.add_column(label, width=width, key=column.key)
         return True
 
@@ -108,7 +108,8 @@ class BatchTable(DataTable):
         provider, _, batch_id = key.partition("\x00")
         return (provider, batch_id)
 
-    def show(self, board: Board, keys: Sequence[BatchKey], now: float) -> None:
+    def show(self, board: Board, keys: Sequence[BatchKey], now: float,
+             marks: Collection[BatchKey] = ()) -> None:
         """Make the table show exactly ``keys`` in that order, touching only what changed."""
         if not self._columns:
             return  # not laid out yet: the first resize will call show() again
@@ -121,7 +122,7 @@ class BatchTable(DataTable):
             tracked = board.get(key)
             if tracked is None:
                 continue
-            cells = row_cells(tracked, now, self._id_width, self._columns)
+            cells = row_cells(tracked, now, self._id_width, self._columns, key in marks)
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=row_key(key))
@@ -153,14 +154,15 @@ class BatchTable(DataTable):
             self.move_cursor(row=index, animate=False)
         return True
 
-    def refresh_rows(self, board: Board, keys: Iterable[BatchKey], now: float) -> None:
+    def refresh_rows(self, board: Board, keys: Iterable[BatchKey], now: float,
+                     marks: Collection[BatchKey] = ()) -> None:
         """Re-render given rows only (a cancel state changed, say)."""
         for key in keys:
             tracked = board.get(key)
             old = self._cells.get(key)
             if tracked is None or old is None:
                 continue
-            cells = row_cells(tracked, now, self._id_width, self._columns)
+            cells = row_cells(tracked, now, self._id_width, self._columns, key in marks)
             for column, new, before in zip(self._columns, cells, old):
                 if new != before:
                     self.update_cell(row_key(key), column.key, new, update_width=False)

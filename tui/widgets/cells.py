@@ -35,7 +35,11 @@ class Column:
     right: bool = False
 
 
+MARK = "●"
+"""A marked row's glyph: marks must not rely on colour."""
+
 COLUMNS = (
+    Column("mark", "", 1, True),
     Column("status", "STATUS", 13, True),
     Column("provider", "PROVIDER", 9, True),
     Column("id", "ID", 14, True),
@@ -72,7 +76,9 @@ def _number(value: int | None, style: str = "") -> Text:
     return Text(count(value), style=style if value else "", justify="right")
 
 
-def row_cells(tracked: TrackedBatch, now: float, id_width: int, columns: tuple[Column, ...]) -> tuple[Text, ...]:
+def row_cells(
+    tracked: TrackedBatch, now: float, id_width: int, columns: tuple[Column, ...], marked: bool = False
+) -> tuple[Text, ...]:
     """The cells of one row, in the order of ``columns``."""
     batch = tracked.batch
     counts = batch.request_counts
@@ -81,12 +87,15 @@ def row_cells(tracked: TrackedBatch, now: float, id_width: int, columns: tuple[C
         status = Text("? gone", style="dim italic")
     elif tracked.cancel_state is CancelState.SENDING:
         status = Text("□ cancelling…", style="italic")
+    elif tracked.cancel_state is CancelState.FAILED and not batch.finished:
+        status = Text("! cancel failed", style=hue("bold yellow"))
     else:
         status = Text(f"{status_glyph(batch)} {safe_text(batch.status_word, 30)}", style=hue(STATUS_STYLES.get(outcome, "")))
     stalled = tracked.stalled(now)
     eta = tracked.eta_seconds()
     rate = tracked.rate_per_minute()
     values = {
+        "mark": Text(MARK if marked else " ", style="bold"),
         "status": status,
         "provider": Text(safe_text(batch.provider, 12)),
         "id": BatchId(shorten_middle(safe_text(batch.id), id_width), batch.key),
@@ -102,7 +111,7 @@ def row_cells(tracked: TrackedBatch, now: float, id_width: int, columns: tuple[C
         "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.
-    return tuple(_gap(values[c.key], c.right) for c in columns)
+    return tuple(values[c.key] if c.key == "mark" else _gap(values[c.key], c.right) for c in columns)
 
 
 def _gap(cell: Text, right: bool) -> Text:

@@ -1,0 +1,106 @@
+"""``batchtop audit``: show the cancel attempts recorded in the audit log.
+
+After an incident this is the answer to "what did we stop, when, and who did": a table
+for people, ``--json`` for tooling. Every value in the log came, at some point, from a
+gateway or a batch's creator, so everything printed goes through ``safe_text``.
+Exit codes: 0 ok, 1 the log could not be read, 2 a bad ``--since``. No Textual here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from tui.audit import AuditError, AuditLog, AuditRecord, parse_since
+from tui.humanize import count, local_time
+from tui.textsafe import safe_text
+
+EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
+MESSAGE_WIDTH = 60
+HEADER = ("TIME", "SOURCE", "USER@HOST", "PROFILE", "PROVIDER", "BATCH", "OUTCOME", "COUNTS", "MESSAGE")
+
+
+def add_audit_parser(commands: argparse._SubParsersAction) -> None:
+    """Register ``audit`` on the ``batchtop`` subcommands."""
+    help_text = "show the cancel attempts recorded in the audit log, oldest first"
+    audit_cmd = commands.add_parser("audit", help=help_text, description=help_text)
+    audit_cmd.add_argument("--json", action="store_true", help="print a JSON array of the records")
+    audit_cmd.add_argument("--since", metavar="WHEN",
+                           help="only records from the last 2h, 30m, 1d... or since a date/time "
+                                "such as 2026-11-25 or 2026-11-25T10:00 (UTC unless it says otherwise)")
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    since_text = getattr(args, "since", None)
+    try:
+        since = parse_since(since_text) if since_text is not None else None
+    except ValueError as exc:
+        _err(safe_text(str(exc), 200))
+        return EXIT_USAGE
+
+    log = AuditLog(source="cli")
+    try:
+        records = log.read(since=since)
+    except AuditError as exc:
+        _err(safe_text(exc.message, 300))
+        return exc.exit_code
+
+    if getattr(args, "json", False):
+        json.dump([r.to_dict() for r in records], sys.stdout, indent=2, ensure_ascii=True)
+        sys.stdout.write("\n")
+    elif not records:
+        where = safe_text(log.path)
+        print(f"no cancel attempts recorded{' in that period' if since is not None else ''} in {where}")
+    else:
+        print_audit_table(records, sys.stdout)
+    if log.last_read_skipped:
+        _err(f"{log.last_read_skipped} unreadable line(s) in {safe_text(log.path)} skipped "
+             "(a write cut short by a crash?)")
+    return EXIT_OK
+
+
+def print_audit_table(records: Sequence[AuditRecord], out: TextIO) -> None:
+    rows = [_row(r) for r in records]
+    widths = [max(len(HEADER[i]), *(len(row[i]) for row in rows)) for i in range(len(HEADER))]
+    for cells in (HEADER, *rows):
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip(), file=out)
+
+
+def _row(r: AuditRecord) -> tuple[str, ...]:
+    return (
+        local_time(r.timestamp) if r.timestamp is not None else safe_text(r.time or "—", 30),
+        safe_text(r.source, 6),
+        safe_text(f"{r.user}@{r.host}", 40),
+        safe_text(r.profile, 24),
+        safe_text(r.provider, 16),
+        safe_text(r.batch_id),  # never shortened: it is what the review is about
+        _outcome_text(r),
+        _counts_text(r.counts),
+        safe_text(r.message or "", MESSAGE_WIDTH),
+    )
+
+
+def _outcome_text(r: AuditRecord) -> str:
+    """The outcome, with what matters for the review: the new status, or whether it was sent."""
+    outcome = safe_text(r.outcome, 12)
+    if r.outcome == "accepted" and r.status_after:
+        return f"{outcome} → {safe_text(r.status_after, 16)}"
+    if r.outcome == "failed":
+        # Unknown means the connection dropped after sending: the batch may be cancelling.
+        reached = {True: "sent", False: "not sent"}.get(r.sent, "sent?")
+        return f"{outcome} ({reached})"
+    return outcome
+
+
+def _counts_text(counts: dict[str, int | None]) -> str:
+    pending, total = counts.get("pending"), counts.get("total")
+    if pending is None and total is None:
+        return "—"
+    return f"pending {count(pending)} of {count(total)}"
+
+
+def _err(message: str) -> None:
+    print(f"batchtop: {message}", file=sys.stderr)

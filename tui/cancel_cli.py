@@ -1,0 +1,211 @@
+"""``batchtop cancel``: by id, or ``--all`` by filter, for scripted incident response.
+
+Nothing is sent without a confirmation: ``--yes``, or on a terminal a typed ``y`` for one
+batch and the typed number of batches for several. ``--all`` always needs ``--yes`` (it is
+for scripts; ``--dry-run`` shows what it would do). Each batch gets one request, at most
+8 in flight, and one audit line. Exit 0 when every cancel was accepted, 1 when any was
+refused or failed (or a batch could not be found), 2 for usage and read-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from tui.api import Batch, GatewayError
+from tui.audit import AuditLog, parse_since
+from tui.cancels import AuditContext, CancelOutcome, CancelReport, cancel_batches, unique_live
+from tui.config import ConfigError
+from tui.describe import progress_text, status_text
+from tui.humanize import count
+from tui.session import Session
+from tui.textsafe import safe_text
+
+EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
+
+
+def add_cancel_parser(cancel_cmd: argparse.ArgumentParser) -> None:
+    cancel_cmd.add_argument("batch_ids", metavar="ID", nargs="*", help="batches to cancel")
+    cancel_cmd.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    chosen = cancel_cmd.add_argument_group("select by filter (instead of ids)")
+    chosen.add_argument("--all", action="store_true", help="every live batch of the provider that matches")
+    chosen.add_argument("--status", action="append", metavar="STATUS",
+                        help="only batches in this status (repeatable), e.g. in_progress")
+    chosen.add_argument("--metadata", action="append", metavar="KEY=VALUE",
+                        help="only batches whose metadata has KEY=VALUE (repeatable: all must match)")
+    chosen.add_argument("--created-after", metavar="WHEN",
+                        help="only batches created in the last 2h / 30m / 1d, or after a date")
+    cancel_cmd.add_argument("--dry-run", action="store_true", help="list what would be cancelled; send nothing")
+
+
+def _err(message: str) -> None:
+    print(f"batchtop: {message}", file=sys.stderr)
+
+
+def _single_provider(session: Session) -> str:
+    providers = session.profile.providers
+    if len(providers) != 1:
+        raise ConfigError(
+            f"cancel needs one provider: pass --provider (profile '{session.profile_name}' "
+            f"watches {', '.join(providers)})"
+        )
+    return providers[0]
+
+
+def _metadata_filters(items: Sequence[str] | None) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--metadata takes KEY=VALUE, got {item!r}")
+        filters[key] = value
+    return filters
+
+
+def _check_usage(args: argparse.Namespace) -> None:
+    if args.all and args.batch_ids:
+        raise ConfigError("give batch ids or --all, not both")
+    if not args.all and not args.batch_ids:
+        raise ConfigError("cancel what? give batch ids, or --all with filters")
+    if not args.all and (args.status or args.metadata or args.created_after):
+        raise ConfigError("--status, --metadata and --created-after select batches for --all")
+
+
+def matches(batch: Batch, *, statuses: set[str], metadata: dict[str, str], created_after: float | None) -> bool:
+    if statuses and batch.status_word not in statuses and batch.outcome not in statuses:
+        return False
+    if any(batch.metadata.get(k) != v for k, v in metadata.items()):
+        return False
+    return created_after is None or (batch.created_at is not None and batch.created_at >= created_after)
+
+
+async def _select(session: Session, provider: str, args: argparse.Namespace) -> tuple[list[Batch], list[str]]:
+    """The batches the command names, and the problems found (ids the gateway does not know)."""
+    problems: list[str] = []
+    async with session.client() as client:
+        if args.all:
+            statuses = {s.strip().lower() for s in args.status or ()}
+            metadata = _metadata_filters(args.metadata)
+            try:
+                after = parse_since(args.created_after) if args.created_after else None
+            except ValueError as exc:
+                raise ConfigError(f"--created-after: {exc}") from None
+            listing = await client.list_batches(provider)
+            if listing.truncated:
+                problems.append(f"only the newest {len(listing.batches)} batches were listed")
+            chosen = [b for b in listing.batches if matches(b, statuses=statuses, metadata=metadata, created_after=after)]
+            return chosen, problems
+
+        async def one(batch_id: str) -> Batch | GatewayError:
+            try:
+                return await client.retrieve(provider, batch_id)
+            except GatewayError as exc:
+                return exc
+
+        ids = list(dict.fromkeys(args.batch_ids))  # the same id twice is cancelled once
+        found = await asyncio.gather(*(one(i) for i in ids))
+        batches = []
+        for batch_id, result in zip(ids, found):
+            if isinstance(result, GatewayError):
+                problems.append(f"{safe_text(batch_id)}: {safe_text(result.message, 300)}; not sent")
+            else:
+                batches.append(result)
+        return batches, problems
+
+
+def describe(batch: Batch) -> str:
+    c = batch.request_counts
+    name = f" “{safe_text(batch.name, 40)}”" if batch.name else ""
+    pending = f", {count(c.pending)} pending" if c.pending is not None else ""
+    return f"{safe_text(batch.id)}{name} — {status_text(batch)}, {progress_text(batch)}{pending}"
+
+
+def _confirmed_on_terminal(live: list[Batch]) -> bool:
+    try:
+        if len(live) == 1:
+            return input("Cancel it? [y/N] ").strip().lower() in ("y", "yes")
+        answer = input(f"Type {len(live)} (the number of batches) to cancel them: ").strip()
+    except EOFError:
+        return False
+    if answer != str(len(live)):
+        print(f"“{safe_text(answer, 20)}” is not {len(live)}.")
+        return False
+    return True
+
+
+def run_cancel(args: argparse.Namespace, session: Session) -> int:
+    _check_usage(args)
+    if session.profile.read_only:
+        _err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
+        return EXIT_USAGE
+    provider = _single_provider(session)
+    interactive = sys.stdin.isatty()
+    if not args.dry_run and not args.yes and (args.all or not interactive):
+        why = "--all sends nothing without --yes" if args.all else "no terminal to ask on"
+        _err(f"refusing to cancel without confirmation: {why}; pass --yes (or --dry-run to look first)")
+        return EXIT_USAGE
+
+    try:
+        chosen, problems = asyncio.run(_select(session, provider, args))
+    except GatewayError as exc:
+        _err(f"{provider}: {safe_text(exc.message, 300)}; nothing sent")
+        return EXIT_API
+    for problem in problems:
+        _err(f"{provider} {problem}")
+    live, skipped = unique_live(chosen)
+    for batch in skipped:
+        print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; skipped")
+    exit_code = EXIT_API if problems and not args.all else EXIT_OK
+    if not live:
+        print("nothing to cancel")
+        return exit_code
+
+    print(f"{'Would cancel' if args.dry_run else 'Cancelling' if args.yes else 'About to cancel'} "
+          f"{len(live)} batch(es) on {provider} at {session.gateway_host}:")
+    for batch in live:
+        print(f"  {describe(batch)}")
+    if args.dry_run:
+        print(f"dry run: nothing sent ({len(live)} would be cancelled)")
+        return exit_code
+    if not args.yes:
+        print("Requests already done are kept; the pending ones are dropped.")
+        if not _confirmed_on_terminal(live):
+            print("Nothing cancelled.")
+            return EXIT_API
+
+    audit = AuditLog(source="cli", secrets=[session.api_key] if session.api_key else [])
+    report = asyncio.run(_send(session, live, audit))
+    return max(exit_code, _print_summary(report, provider))
+
+
+async def _send(session: Session, live: list[Batch], audit: AuditLog) -> CancelReport:
+    def arrived(outcome: CancelOutcome) -> None:
+        where = f"{outcome.batch.provider} {safe_text(outcome.batch.id)}"
+        if outcome.outcome == "accepted":
+            status = safe_text(outcome.answer.status_word, 20) if outcome.answer else "?"
+            print(f"{where}: accepted → {status}", flush=True)
+        else:
+            extra = f" ({outcome.sent_words})" if outcome.outcome == "failed" else ""
+            _err(f"{where}: {outcome.outcome} — {safe_text(outcome.message or '', 300)}{extra}")
+
+    context = AuditContext(session.profile_name, session.gateway_host)
+    async with session.client() as client:
+        return await cancel_batches(client, live, audit=audit, context=context, on_outcome=arrived)
+
+
+def _print_summary(report: CancelReport, provider: str) -> int:
+    print(report.summary())
+    if report.audit_error:
+        _err(f"{report.audit_error}; the cancels after it were not sent")
+    if report.failed:
+        ids = " ".join(safe_text(o.batch.id) for o in report.failed)
+        maybe_sent = [o for o in report.failed if o.sent is not False]
+        if maybe_sent:
+            _err(f"{len(maybe_sent)} of the failed may have reached the gateway: check with `batchtop show`")
+        print(f"retry the failed ones: batchtop cancel --provider {provider} --yes {ids}")
+    return EXIT_OK if report.all_accepted and not report.audit_error else EXIT_API
+
+
+__all__ = ["add_cancel_parser", "run_cancel"]

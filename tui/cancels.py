@@ -1,0 +1,178 @@
+"""Cancelling batches: one request per batch, bounded concurrency, an audit line for each
+attempt written (and fsynced) before the outcome is reported. Shared by the TUI and the CLI.
+No Textual here.
+
+Outcomes:
+- accepted: the gateway answered 2xx;
+- refused: the gateway (or the provider behind it) said no with a 4xx — the batch had
+  finished, the key may not cancel, the batch is unknown;
+- failed: no usable answer — no connection (certainly not sent), the connection broke after
+  sending (maybe sent), a 5xx or a 429. Failed ones can be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
+
+if TYPE_CHECKING:
+    from tui.audit import AuditLog
+
+CANCEL_CONCURRENCY = 8
+"""At most this many cancels in flight: fast for twenty batches, gentle on the gateway."""
+
+Outcome = Literal["accepted", "refused", "failed"]
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who is cancelling where: written with every audit line."""
+
+    profile: str
+    gateway: str
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    batch: Batch
+    """The batch as it was known when the cancel was asked."""
+    outcome: Outcome
+    answer: Batch | None = None
+    """The gateway's answer to an accepted cancel (often a partial batch)."""
+    message: str | None = None
+    sent: bool | None = True
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.batch.key
+
+    @property
+    def sent_words(self) -> str:
+        if self.sent is False:
+            return "not sent"
+        if self.sent is None:
+            return "sent, no answer: check its status"
+        return "sent"
+
+
+@dataclass
+class CancelReport:
+    outcomes: list[CancelOutcome] = field(default_factory=list)
+    audit_error: str | None = None
+    """Set when the audit log could not be written: the cancels after it were not sent."""
+
+    def of(self, outcome: Outcome) -> list[CancelOutcome]:
+        return [o for o in self.outcomes if o.outcome == outcome]
+
+    @property
+    def accepted(self) -> list[CancelOutcome]:
+        return self.of("accepted")
+
+    @property
+    def refused(self) -> list[CancelOutcome]:
+        return self.of("refused")
+
+    @property
+    def failed(self) -> list[CancelOutcome]:
+        return self.of("failed")
+
+    @property
+    def all_accepted(self) -> bool:
+        return bool(self.outcomes) and len(self.accepted) == len(self.outcomes)
+
+    def summary(self) -> str:
+        return f"{len(self.accepted)} accepted, {len(self.refused)} refused, {len(self.failed)} failed"
+
+
+def classify(error: GatewayError) -> Outcome:
+    if isinstance(error, GatewayHTTPError) and error.status is not None:
+        if 400 <= error.status < 500 and error.status not in (408, 429):
+            return "refused"
+    return "failed"
+
+
+def counts_for_audit(batch: Batch) -> dict[str, int | None]:
+    c = batch.request_counts
+    return {
+        "total": c.total if c.total_known else None,
+        "pending": c.pending,
+        "succeeded": c.succeeded,
+        "failed": c.failed_count,
+        "canceled": c.canceled_count,
+        "expired": c.expired_count,
+    }
+
+
+def unique_live(batches: Sequence[Batch]) -> tuple[list[Batch], list[Batch]]:
+    """(to cancel, skipped): each batch once; finished ones are skipped, never sent."""
+    seen: set[tuple[str, str]] = set()
+    live: list[Batch] = []
+    skipped: list[Batch] = []
+    for batch in batches:
+        if batch.key in seen:
+            continue
+        seen.add(batch.key)
+        (skipped if batch.finished else live).append(batch)
+    return live, skipped
+
+
+async def cancel_batches(
+    client: BifrostClient,
+    batches: Sequence[Batch],
+    *,
+    audit: AuditLog | None,
+    context: AuditContext,
+    concurrency: int = CANCEL_CONCURRENCY,
+    on_sending: Callable[[Batch], None] | None = None,
+    on_outcome: Callable[[CancelOutcome], None] | None = None,
+) -> CancelReport:
+    """Send one cancel per batch (deduplicated), at most ``concurrency`` at a time.
+
+    ``on_outcome`` is called for each batch after its audit line is on disk. If the audit
+    log cannot be written, nothing more is sent: cancels without a record are not allowed.
+    """
+    report = CancelReport()
+    limit = asyncio.Semaphore(concurrency)
+    unique = list({b.key: b for b in batches}.values())
+
+    async def one(batch: Batch) -> None:
+        async with limit:
+            if report.audit_error is not None:
+                outcome = CancelOutcome(batch, "failed", message=f"not sent: {report.audit_error}", sent=False)
+            else:
+                if on_sending is not None:
+                    on_sending(batch)
+                try:
+                    answer = await client.cancel(batch.provider, batch.id)
+                except GatewayError as exc:
+                    outcome = CancelOutcome(batch, classify(exc), message=exc.message, sent=exc.sent)
+                else:
+                    outcome = CancelOutcome(batch, "accepted", answer=answer)
+                if audit is not None:
+                    try:
+                        audit.record(
+                            profile=context.profile,
+                            gateway=context.gateway,
+                            provider=batch.provider,
+                            batch_id=batch.id,
+                            status_before=batch.status,
+                            counts=counts_for_audit(batch),
+                            outcome=outcome.outcome,
+                            message=outcome.message,
+                            sent=outcome.sent,
+                            status_after=outcome.answer.status if outcome.answer else None,
+                        )
+                    except Exception as exc:  # noqa: BLE001 — any failure to record stops the run
+                        report.audit_error = f"audit log not written ({getattr(exc, 'message', exc)})"
+            report.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+    await asyncio.gather(*(one(b) for b in unique))
+    order = {b.key: i for i, b in enumerate(unique)}
+    report.outcomes.sort(key=lambda o: order[o.key])
+    return report

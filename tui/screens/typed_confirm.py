@@ -1,0 +1,94 @@
+"""Confirmation by typing: the number of batches for a bulk cancel, or the end of the id
+for a protected profile. A wrong answer, or enter with nothing typed, sends nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui.api import Batch
+from tui.humanize import count
+from tui.textsafe import safe_text
+
+SHOWN_IDS = 5
+
+
+def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Text:
+    """What will be cancelled and what will not: count, providers, requests dropped, ids."""
+    text = Text()
+    providers = Counter(b.provider for b in batches)
+    text.append("providers  ", style="bold")
+    text.append(", ".join(f"{safe_text(p, 20)} ({n})" for p, n in sorted(providers.items())))
+    pending = [b.request_counts.pending for b in batches]
+    known = sum(p for p in pending if p is not None)
+    unknown = sum(1 for p in pending if p is None)
+    text.append("\ndropped    ", style="bold")
+    text.append(f"{count(known)} pending requests")
+    if unknown:
+        text.append(f" (and the pending requests of {unknown} batch(es) whose counts are unknown)")
+    text.append("\nbatches    ", style="bold")
+    for i, batch in enumerate(batches[:SHOWN_IDS]):
+        if i:
+            text.append("\n           ")
+        name = f"  {safe_text(batch.name, 24)}" if batch.name else ""
+        text.append(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 60)}{name}")
+    if len(batches) > SHOWN_IDS:
+        text.append(f"\n           … and {len(batches) - SHOWN_IDS} more")
+    if skipped:
+        text.append("\nskipped    ", style="bold")
+        text.append(f"{len(skipped)} marked batch(es) already finished or cancelling: nothing is sent for them")
+    return text
+
+
+class TypedConfirmScreen(ModalScreen[bool]):
+    """True only when the person typed ``expected`` and pressed enter."""
+
+    BINDINGS = [Binding("escape", "keep", "Keep running")]
+
+    def __init__(self, *, title: str, facts: Text, prompt: str, expected: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.facts = facts
+        self.prompt = prompt
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(Text(self.title_text, style="bold"), id="dialog-title")
+            yield Static(self.facts, id="dialog-facts")
+            yield Static(
+                "Requests already done are kept; the pending ones are dropped. This cannot be undone.",
+                id="dialog-explain",
+                markup=False,
+            )
+            yield Static(self.prompt, id="typed-prompt", markup=False)
+            typed = Input(placeholder=f"type {self.expected}, then enter · esc keeps them running",
+                          id="typed", max_length=64)
+            typed.cursor_blink = False
+            yield typed
+            yield Static("", id="typed-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#typed", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        answer = event.value.strip()
+        if answer == self.expected:
+            self.dismiss(True)
+            return
+        error = self.query_one("#typed-error", Static)
+        if answer:
+            error.update(f"“{safe_text(answer, 20)}” is not {self.expected}: nothing was sent.")
+        else:
+            error.update(f"Type {self.expected} to confirm, or press esc.")
+        event.input.value = ""
+
+    def action_keep(self) -> None:
+        self.dismiss(False)
