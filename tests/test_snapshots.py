@@ -107,3 +107,50 @@ def test_help(snap_compare, sim: SimServer) -> None:
         await pilot.press("question_mark")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_marked_rows(snap_compare, sim: SimServer) -> None:
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.press("space", "space", "down", "space")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def _mark_three_live_and_one_finished():
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        app = pilot.app
+        live = [t.key for t in app.board.tracked() if t.batch.status == "in_progress"][:3]
+        done = next(t.key for t in app.board.tracked() if t.batch.finished)
+        app.mark_all([*live, done])
+        await pilot.pause()
+        await pilot.press("c")
+
+    return run_before
+
+
+def test_bulk_dialog(snap_compare, sim: SimServer) -> None:
+    assert snap_compare(board_app(sim), terminal_size=(80, 24), run_before=_mark_three_live_and_one_finished())
+
+
+def test_bulk_summary(snap_compare, sim: SimServer) -> None:
+    from urllib.parse import quote
+
+    from tui.sim import FaultRule
+
+    app = board_app(sim)
+
+    async def run_before(pilot) -> None:
+        await _mark_three_live_and_one_finished()(pilot)
+        marked = sorted(k for k in pilot.app.marks if not pilot.app.board.get(k).batch.finished)
+        provider, batch_id = marked[0]
+        sim.faults.add(FaultRule("status", status=503, method="POST",
+                                 path=f"/v1/batches/{quote(batch_id, safe='')}/cancel"))
+        await pilot.press("3", "enter")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "report", None) is not None)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

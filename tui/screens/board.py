@@ -18,12 +18,12 @@ from tui.widgets.status import HeaderBar, ProviderStatusLine
 class BoardScreen(Screen[None]):
     BINDINGS = [
         Binding("c", "cancel", "Cancel"),
-        Binding("space", "mark", "Mark"),
+        Binding("space", "mark", "Mark", key_display="␣"),
         Binding("a", "mark_all", "Mark all shown", show=False),
         Binding("A", "clear_marks", "Clear marks", show=False),
         Binding("enter", "details", "Details", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("l", "live_only", "Live only"),
+        Binding("l", "live_only", "Live only", show=False),
         Binding("s", "sort", "Sort"),
         Binding("r", "app.poll_now", "Refresh"),
         Binding("p", "app.toggle_pause", "Pause"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rich.console import RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,31 +21,29 @@ from tui.textsafe import safe_text
 SHOWN_IDS = 5
 
 
-def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Text:
+def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Table:
     """What will be cancelled and what will not: count, providers, requests dropped, ids."""
-    text = Text()
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     providers = Counter(b.provider for b in batches)
-    text.append("providers  ", style="bold")
-    text.append(", ".join(f"{safe_text(p, 20)} ({n})" for p, n in sorted(providers.items())))
+    table.add_row("providers", Text(", ".join(f"{safe_text(p, 20)} ({n})" for p, n in sorted(providers.items()))))
     pending = [b.request_counts.pending for b in batches]
     known = sum(p for p in pending if p is not None)
     unknown = sum(1 for p in pending if p is None)
-    text.append("\ndropped    ", style="bold")
-    text.append(f"{count(known)} pending requests")
+    dropped = f"{count(known)} pending requests"
     if unknown:
-        text.append(f" (and the pending requests of {unknown} batch(es) whose counts are unknown)")
-    text.append("\nbatches    ", style="bold")
+        dropped += f", plus those of {unknown} batch(es) whose counts are unknown"
+    table.add_row("dropped", Text(dropped))
     for i, batch in enumerate(batches[:SHOWN_IDS]):
-        if i:
-            text.append("\n           ")
-        name = f"  {safe_text(batch.name, 24)}" if batch.name else ""
-        text.append(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 60)}{name}")
+        name = f"  “{safe_text(batch.name, 24)}”" if batch.name else ""
+        table.add_row("batches" if i == 0 else "", Text(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 80)}{name}"))
     if len(batches) > SHOWN_IDS:
-        text.append(f"\n           … and {len(batches) - SHOWN_IDS} more")
+        table.add_row("", Text(f"… and {len(batches) - SHOWN_IDS} more"))
     if skipped:
-        text.append("\nskipped    ", style="bold")
-        text.append(f"{len(skipped)} marked batch(es) already finished or cancelling: nothing is sent for them")
-    return text
+        table.add_row("skipped", Text(f"{len(skipped)} marked batch(es) already finished or cancelling: "
+                                      "nothing is sent for them"))
+    return table
 
 
 class TypedConfirmScreen(ModalScreen[bool]):
@@ -51,7 +51,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "keep", "Keep running")]
 
-    def __init__(self, *, title: str, facts: Text, prompt: str, expected: str) -> None:
+    def __init__(self, *, title: str, facts: RenderableType, prompt: str, expected: str) -> None:
         super().__init__()
         self.title_text = title
         self.facts = facts
