@@ -211,15 +211,23 @@ MID_RUN_FAULTS = {
 @pytest.mark.parametrize("fault", list(MID_RUN_FAULTS.values()), ids=list(MID_RUN_FAULTS))
 async def test_fault_mid_run_keeps_data_marks_stale_and_recovers(sim: SimServer, fault: Fault) -> None:
     app = fault_app(sim.base_url, max_body_bytes=fault.max_body_bytes)
+    t0 = time.monotonic()
     async with app.run_test(size=(80, 24)) as pilot:
         rows, snapshot = await first_data(pilot, app, sim)
+        t1 = time.monotonic()
+        await wait_until(pilot, lambda: not any(h.in_flight for h in app.health.values()))
         if fault.rule is None:
             sim.go_down()
         else:
             sim.faults.add(fault.rule)
         await assert_kept_and_stale(pilot, app, rows, snapshot, fault.cause)
+        t2 = time.monotonic()
+        print({p: h.failures for p, h in app.health.items()})
         if fault.rule is None:
             sim.come_up()
         else:
             sim.faults.clear()
         await assert_recovers(pilot, app, sim, rows)
+        t3 = time.monotonic()
+    t4 = time.monotonic()
+    print(f"TIMING start {t1-t0:.2f} stale {t2-t1:.2f} recover {t3-t2:.2f} exit {t4-t3:.2f}")

@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         if command == "audit":
             return run_audit(args)
         session = open_session(args)
+        if session.tls_unverified:
+            _err(f"warning: TLS verification is off for profile '{session.profile_name}' "
+                 "(verify_tls = false): the gateway's identity is not checked")
         try:
             handler: Callable[[argparse.Namespace, Session], int] = {
                 "list": _list, "show": _show, "cancel": run_cancel,

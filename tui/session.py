@@ -52,6 +52,11 @@ class Session:
         parts = urlsplit(self.profile.base_url)
         return parts.netloc or self.profile.base_url
 
+    @property
+    def tls_unverified(self) -> bool:
+        """https with verify_tls = false: anyone on the path could read the key."""
+        return self.profile.base_url.startswith("https://") and not self.profile.verify_tls
+
     def client(self) -> BifrostClient:
         profile = self.profile
         verify: bool | str = profile.verify_tls

@@ -71,6 +71,7 @@ class BoardScreen(Screen[None]):
         with app.batch_update():
             self.query_one(HeaderBar).show(session.profile_name, session.gateway_host,
                                            read_only=session.profile.read_only,
+                                           tls_unverified=session.tls_unverified,
                                            paused=app.paused)  # type: ignore[attr-defined]
             self.table.show(app.board, keys, now, app.marks)  # type: ignore[attr-defined]
             summary = app.board.summary(keys)  # type: ignore[attr-defined]

@@ -71,7 +71,8 @@ class DetailScreen(Screen[None]):
         header = self.query_one(HeaderBar)
         session = app.session  # type: ignore[attr-defined]
         header.show(session.profile_name, session.gateway_host,
-                    read_only=session.profile.read_only, paused=app.paused)  # type: ignore[attr-defined]
+                    read_only=session.profile.read_only, paused=app.paused,  # type: ignore[attr-defined]
+                    tls_unverified=session.tls_unverified)  # type: ignore[attr-defined]
         tracked = app.board.get(self.key)  # type: ignore[attr-defined]
         if tracked is None:
             self.query_one("#detail-fields", Static).update(Text("This batch is no longer on the board."))
