@@ -427,3 +427,45 @@ async def test_no_color_keeps_meaning_in_words_and_weight(sim: SimServer, monkey
         assert not [s for s in styles if any(c in s for c in colours)]
         assert any("✗ failed" in cell.plain for row in range(table_of(app).row_count)
                    for cell in table_of(app).get_row_at(row))
+
+
+HOSTILE_ID = "batch_" + "é" * 140 + "\u202e" + "\x1b[2J" + "漢" * 150
+HOSTILE_META = {"name": "\u202eevil\u202c [red]markup[/red] \x1b]0;title\x07", "job": "\t\r\n\x00"}
+
+
+async def test_300_char_ids_rtl_and_markup_from_the_gateway_are_shown_inert(sim: SimServer) -> None:
+    sim.world.add_batch("openai", id=HOSTILE_ID, metadata=HOSTILE_META, total=100, rate=1.0)
+    app = make_app(sim, providers=("openai",))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        key = ("openai", HOSTILE_ID)
+        assert key in app.board
+        table = table_of(app)
+        assert table.select(key)
+        for cell in table.get_row_at(table.cursor_row):
+            assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E
+                           for ch in cell.plain)
+        name_cell = table.get_cell(f"openai\x00{HOSTILE_ID}", "name")
+        assert "[red]markup[/red]" in name_cell.plain  # printed as text, not taken as markup
+        assert "\\u202e" in name_cell.plain
+        await pilot.press("enter")
+        lines = dict(app.screen.lines)
+        assert "\\x1b" in lines["id"] and "\x1b" not in lines["id"]
+        await pilot.press("escape", "c")
+        assert isinstance(app.screen, ConfirmCancelScreen)
+        await pilot.press("escape")
+
+
+async def test_resize_storm_keeps_the_board(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("down", "down")
+        chosen = table_of(app).selected_key
+        sizes = [(40, 12), (200, 60), (81, 25), (119, 30), (120, 30), (45, 13), (160, 48), (80, 24)]
+        for width, height in sizes * 2:
+            await pilot.resize_terminal(width, height)
+        await pilot.pause(0.2)
+        assert app.is_running and app.internal_errors == []
+        assert table_of(app).row_count == len(all_sim_keys(sim))
+        assert table_of(app).selected_key == chosen

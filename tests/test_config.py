@@ -205,6 +205,16 @@ def test_every_profile_field_is_described():
             id="bad-url",
         ),
         pytest.param(
+            profile_text().replace("https://x.example", "https://x exam ple"),
+            ["field 'base_url': must be an http:// or https:// URL with a host"],
+            id="space-in-host",
+        ),
+        pytest.param(
+            profile_text().replace("https://x.example", "https://x.example:99999"),
+            ["field 'base_url': must be an http:// or https:// URL with a host"],
+            id="port-out-of-range",
+        ),
+        pytest.param(
             profile_text().replace("https://x.example", "http://[::1"),
             [
                 "field 'base_url': must be an http:// or https:// URL with a host (got 'http://[::1')"

@@ -16,6 +16,7 @@ the fault is gone.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import subprocess
@@ -29,7 +30,7 @@ import pytest
 import trustme
 from rich.text import Text
 
-from apphelp import START, FakeClock, wait_until
+from apphelp import START, FakeClock
 from tui.api import BifrostClient
 from tui.app import BatchtopApp
 from tui.cli import main
@@ -117,6 +118,19 @@ def all_in(app: BatchtopApp, state: ProviderState) -> Callable[[], bool]:
 def healthy(app: BatchtopApp) -> None:
     assert app.is_running
     assert app.internal_errors == []
+
+
+async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the app run until ``condition`` holds; fail after ``timeout`` real seconds.
+
+    Sleeps with asyncio rather than ``pilot.pause``, which first waits for the screen to
+    drain its message queue: at a 0.1 s interval that queue is rarely empty.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 class RequestLog:

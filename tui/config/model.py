@@ -148,6 +148,12 @@ class Profile(BaseModel):
             raise not_a_url from None
         if parts.scheme.lower() not in ("http", "https") or not host:
             raise not_a_url
+        if any(ch.isspace() or ord(ch) < 32 for ch in url):
+            raise not_a_url
+        try:
+            parts.port  # noqa: B018 — raises on a port that is not a number 0..65535
+        except ValueError:
+            raise not_a_url from None
         if parts.username is not None or parts.password is not None:
             # Not echoed: the URL holds a password. It would be shown on screen.
             raise invalid("must not contain a user name or password; put the key in api_key_env")

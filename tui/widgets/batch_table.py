@@ -37,6 +37,7 @@ class BatchTable(DataTable):
         self._id_width = 14
         self._cells: dict[BatchKey, tuple[Text, ...]] = {}
         self._order: list[BatchKey] = []
+        self._restore: BatchKey | None = None
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -83,6 +84,8 @@ class BatchTable(DataTable):
             return False
         self._columns = columns
         self._id_width = id_width
+        # Clearing forgets the cursor; the next show() puts it back on the same batch.
+        self._restore = self.selected_key if self._cursor_chosen else None
         self.clear(columns=True)
         self._cells.clear()
         for column in columns:
@@ -113,7 +116,8 @@ class BatchTable(DataTable):
         """Make the table show exactly ``keys`` in that order, touching only what changed."""
         if not self._columns:
             return  # not laid out yet: the first resize will call show() again
-        selected = self.selected_key
+        selected = self.selected_key if self._restore is None else self._restore
+        self._restore = None
         wanted = set(keys)
         for key in [k for k in self._cells if k not in wanted]:
             self.remove_row(row_key(key))
