@@ -168,8 +168,8 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         await refresh(pilot, app)
         assert app.marks == {second}
         assert cell(app, second, "mark") == MARK
-        # So does every sort order.
-        for _ in range(5):
+        # So does re-sorting.
+        for _ in range(2):
             await pilot.press("s")
             assert app.marks == {second}
             assert cell(app, second, "mark") == MARK
@@ -181,7 +181,7 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         assert cell(app, second, "mark").strip() == ""
 
         # `a` marks exactly what the filter shows.
-        await pilot.press("/", *"anthropic", "enter")
+        await pilot.press("/", *"anthro", "enter")
         shown = set(app.board_screen.shown_keys())
         assert shown == {("anthropic", i) for i in sim_ids(sim, "anthropic")}
         await pilot.press("a")
@@ -395,9 +395,15 @@ async def test_no_double_send_while_a_bulk_cancel_is_in_flight(sim: SimServer) -
         assert not any(t.startswith("Cancel ") for t in titles)
         await summary_of(pilot, app)
         await pilot.press("enter")
-        await pilot.press("c")  # the batches are cancelling now: nothing to confirm
-        await pilot.pause(0.3)
-        assert not isinstance(app.screen, (TypedConfirmScreen, ConfirmCancelScreen))
+        assert isinstance(app.screen, BoardScreen)
+        assert app.marks == set()  # accepted: unmarked
+        for key in keys:  # the batches are cancelling now: nothing to confirm
+            assert table_of(app).select(key)
+            await pilot.pause()
+            assert app.screen.check_action("cancel", ()) is None
+            await pilot.press("c")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, BoardScreen)
         assert cancels(sim, keys) == {k: 1 for k in keys}
         assert total_cancels(sim) == 2
 
@@ -560,7 +566,7 @@ async def test_read_only_closes_every_path_to_cancel(sim: SimServer, capsys) -> 
         assert isinstance(app.screen, BoardScreen)
         # Marks, then c (and typing what a dialog would want).
         await mark(pilot, app, *live[:3])
-        await pilot.press("c", "3", "enter", "y")
+        await pilot.press("c", "3", "y")
         assert isinstance(app.screen, BoardScreen)
         # The palette offers no cancel.
         titles = [c.title for c in app.get_system_commands(app.screen)]
@@ -660,3 +666,65 @@ async def test_poller_follows_a_batch_off_the_first_page_and_marks_unknown_ones_
     assert not set(got) & set(sim_ids(sim, live=False))
     assert result.gone == [("openai", ghost.id)]
     assert any("only the newest 1" in note for note in result.notes)
+
+
+# -- quitting while cancels are in flight ----------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: q (or a profile switch) while cancels are in flight cancels the 'cancel' worker group "
+    "(BatchtopApp._stop_polling); cancel_batches dies with CancelledError after the POSTs reached "
+    "the gateway and before audit.record(), so the gateway cancels the batches and the audit log "
+    "has no line for them. Quit should wait for (or record) in-flight cancels."))
+async def test_quitting_mid_cancel_still_leaves_a_record_of_what_was_sent(sim: SimServer) -> None:
+    sim.faults.add(FaultRule("latency", delay=1.0, method="POST"))
+    app = make_app(sim, providers=OPENAI)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot, app)
+        keys = [("openai", i) for i in sim_ids(sim, live=True)[1:3]]
+        await mark(pilot, app, *keys)
+        await pilot.press("c", "2", "enter")
+        await wait_until(pilot, lambda: all(sim.world.cancel_count(*k) == 1 for k in keys))
+        assert isinstance(app.screen, CancelProgressScreen) and app.screen.report is None
+        await pilot.press("q")
+        await pilot.pause(0.1)
+    assert cancels(sim, keys) == {k: 1 for k in keys}  # the gateway got both...
+    await asyncio.sleep(1.2)
+    assert all(sim.world.batch(*k)["status"] == "cancelling" for k in keys)  # ...and acted on them
+    assert sorted(r["batch_id"] for r in audit_lines()) == sorted(k[1] for k in keys)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: poll_provider caps retrieves at MAX_RETRIEVES_PER_POLL (24) and always takes the first "
+    "24 of the same list in the same order, so when more than 24 live batches need a retrieve "
+    "(a Bedrock account with 25+ live jobs, whose list items carry no counts; or 25+ live batches "
+    "off the listing) the rest are starved on every poll: never given counts, never followed. "
+    "The cap needs to rotate."))
+async def test_poller_cap_does_not_starve_batches_beyond_the_first_24() -> None:
+    from tui.api.client import BatchListing
+    from tui.monitor.poller import MAX_RETRIEVES_PER_POLL
+
+    n = MAX_RETRIEVES_PER_POLL + 6
+
+    def job(i: int, counts: dict) -> Batch:
+        return Batch.from_wire({"id": f"arn:aws:bedrock:us-east-1:1:model-invocation-job/j{i:03d}",
+                                "status": "InProgress", "created_at": int(START) - i,
+                                "request_counts": counts}, "bedrock")
+
+    retrieved: set[str] = set()
+
+    class Client:  # Bedrock: every live job listed, none with counts; retrieve has them
+        async def list_batches(self, provider: str) -> BatchListing:
+            return BatchListing(provider, [job(i, {"total": 0, "completed": 0, "failed": 0})
+                                           for i in range(n)], pages=1)
+
+        async def retrieve(self, provider: str, batch_id: str) -> Batch:
+            retrieved.add(batch_id)
+            return job(int(batch_id[-3:]), {"total": 100, "completed": 40, "failed": 1})
+
+    board = Board(lambda: START)
+    for _ in range(3):
+        result = await poll_provider(Client(), "bedrock", board)  # type: ignore[arg-type]
+        board.apply(result.batches)
+    assert len(retrieved) == n  # every job got its counts within a few polls
+    assert all(t.batch.request_counts.known for t in board.tracked())
