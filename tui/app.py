@@ -23,7 +23,7 @@ from textual.timer import Timer
 
 from tui.api import Batch, BifrostClient, GatewayError
 from tui.audit import AuditLog
-from tui.cancels import AuditContext, CancelOutcome, cancel_batches
+from tui.cancels import AuditContext, CancelOutcome, cancel_batches, cancellable
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import (
     BatchKey,
@@ -247,8 +247,7 @@ class BatchtopApp(App[int]):
             return False
         if tracked.cancel_state is CancelState.SENDING:
             return False
-        batch = tracked.batch
-        return not batch.finished and batch.status_word != "cancelling"
+        return cancellable(tracked.batch)
 
     def request_cancel(self, keys: Iterable[BatchKey]) -> None:
         """Ask for confirmation, then cancel. The dialog depends on how much is at stake:
@@ -415,8 +414,9 @@ class BatchtopApp(App[int]):
         yield SystemCommand("Pause / resume polling", "Stop or restart polling", self.action_toggle_pause)
         if board is not None:
             keys = board.cancel_keys()
-            if any(self.can_cancel(k) for k in keys):
-                title = f"Cancel {len(self.marks)} marked batches" if self.marks else "Cancel selected batch"
+            live = sum(1 for k in keys if self.can_cancel(k))
+            if live:
+                title = f"Cancel {live} marked batches" if self.marks else "Cancel selected batch"
                 yield SystemCommand(title, "Asks for confirmation first", lambda: self.request_cancel(keys))
             yield SystemCommand("Cycle sort order", "newest, progress, failed, ETA, status", board.action_sort)
             yield SystemCommand("Toggle live only", "Hide finished batches", board.action_live_only)

@@ -122,15 +122,21 @@ def describe(batch: Batch) -> str:
     return f"{safe_text(batch.id)}{name} — {status_text(batch)}, {progress_text(batch)}{pending}"
 
 
-def _confirmed_on_terminal(live: list[Batch]) -> bool:
+def _confirmed_on_terminal(live: list[Batch], *, protected: bool) -> bool:
+    """y for one batch; the typed number for several; the id's end in a protected profile."""
     try:
-        if len(live) == 1:
+        if len(live) == 1 and not protected:
             return input("Cancel it? [y/N] ").strip().lower() in ("y", "yes")
-        answer = input(f"Type {len(live)} (the number of batches) to cancel them: ").strip()
+        if len(live) == 1:
+            expected = live[0].id[-4:]
+            answer = input(f"Type the last four characters of the id ({safe_text(expected)}) to cancel it: ")
+        else:
+            expected = str(len(live))
+            answer = input(f"Type {expected} (the number of batches) to cancel them: ")
     except EOFError:
         return False
-    if answer != str(len(live)):
-        print(f"“{safe_text(answer, 20)}” is not {len(live)}.")
+    if answer.strip() != expected:
+        print(f"“{safe_text(answer.strip(), 20)}” is not {safe_text(expected)}.")
         return False
     return True
 
@@ -171,7 +177,7 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
         return exit_code
     if not args.yes:
         print("Requests already done are kept; the pending ones are dropped.")
-        if not _confirmed_on_terminal(live):
+        if not _confirmed_on_terminal(live, protected=session.profile.protected):
             print("Nothing cancelled.")
             return EXIT_API
 

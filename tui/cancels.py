@@ -107,8 +107,13 @@ def counts_for_audit(batch: Batch) -> dict[str, int | None]:
     }
 
 
+def cancellable(batch: Batch) -> bool:
+    """Finished batches cannot be cancelled, and a cancelling one is already on its way."""
+    return not batch.finished and batch.status_word != "cancelling"
+
+
 def unique_live(batches: Sequence[Batch]) -> tuple[list[Batch], list[Batch]]:
-    """(to cancel, skipped): each batch once; finished ones are skipped, never sent."""
+    """(to cancel, skipped): each batch once; finished and cancelling ones are skipped."""
     seen: set[tuple[str, str]] = set()
     live: list[Batch] = []
     skipped: list[Batch] = []
@@ -116,7 +121,7 @@ def unique_live(batches: Sequence[Batch]) -> tuple[list[Batch], list[Batch]]:
         if batch.key in seen:
             continue
         seen.add(batch.key)
-        (skipped if batch.finished else live).append(batch)
+        (live if cancellable(batch) else skipped).append(batch)
     return live, skipped
 
 
@@ -137,6 +142,26 @@ async def cancel_batches(
     """
     report = CancelReport()
     limit = asyncio.Semaphore(concurrency)
+
+    def _record(outcome: CancelOutcome) -> None:
+        if audit is None:
+            return
+        batch = outcome.batch
+        try:
+            audit.record(
+                profile=context.profile,
+                gateway=context.gateway,
+                provider=batch.provider,
+                batch_id=batch.id,
+                status_before=batch.status,
+                counts=counts_for_audit(batch),
+                outcome=outcome.outcome,
+                message=outcome.message,
+                sent=outcome.sent,
+                status_after=outcome.answer.status if outcome.answer else None,
+            )
+        except Exception as exc:  # noqa: BLE001 — any failure to record stops the run
+            report.audit_error = f"audit log not written ({getattr(exc, 'message', exc)})"
     unique = list({b.key: b for b in batches}.values())
 
     async def one(batch: Batch) -> None:
@@ -150,24 +175,16 @@ async def cancel_batches(
                     answer = await client.cancel(batch.provider, batch.id)
                 except GatewayError as exc:
                     outcome = CancelOutcome(batch, classify(exc), message=exc.message, sent=exc.sent)
+                except asyncio.CancelledError:
+                    # The app is quitting with this request in flight: the gateway may have
+                    # acted on it, so it is recorded before the task goes.
+                    interrupted = CancelOutcome(batch, "failed", message="interrupted before the answer came",
+                                                sent=None)
+                    _record(interrupted)
+                    raise
                 else:
                     outcome = CancelOutcome(batch, "accepted", answer=answer)
-                if audit is not None:
-                    try:
-                        audit.record(
-                            profile=context.profile,
-                            gateway=context.gateway,
-                            provider=batch.provider,
-                            batch_id=batch.id,
-                            status_before=batch.status,
-                            counts=counts_for_audit(batch),
-                            outcome=outcome.outcome,
-                            message=outcome.message,
-                            sent=outcome.sent,
-                            status_after=outcome.answer.status if outcome.answer else None,
-                        )
-                    except Exception as exc:  # noqa: BLE001 — any failure to record stops the run
-                        report.audit_error = f"audit log not written ({getattr(exc, 'message', exc)})"
+                _record(outcome)
             report.outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)

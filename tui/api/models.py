@@ -308,6 +308,14 @@ class Batch(_Lenient):
         """
         return Batch.from_wire({**self._raw, **partial._raw}, self.provider)
 
+    def with_counts_from(self, earlier: Batch) -> Batch:
+        """This batch, keeping ``earlier``'s counts when this one carries none (a Bedrock list
+        item after a retrieve): a count once known is better than "unknown" until refreshed."""
+        if self.request_counts.known or not earlier.request_counts.known:
+            return self
+        counts = earlier._raw.get("request_counts")
+        return Batch.from_wire({**self._raw, "request_counts": counts}, self.provider)
+
     @property
     def key(self) -> tuple[str, str]:
         """Batches are identified by (provider, id): ids are only unique per provider."""

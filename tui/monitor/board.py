@@ -51,6 +51,8 @@ class TrackedBatch:
     cancel_message: str | None = None
     cancel_asked_at: float | None = None
     """When this session asked the gateway to cancel it (app clock)."""
+    retrieved_at: float | None = None
+    """When the poller last fetched it one by one (the list lacked its counts or it)."""
 
     @property
     def key(self) -> BatchKey:

@@ -51,8 +51,11 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         known = board.get(batch.key)
         if known is not None and known.batch.finished and known.batch.request_counts.known:
             batches[batch.id] = known.batch  # finished: its counts will not change again
-        else:
-            to_retrieve.append(batch.id)
+            continue
+        if known is not None:
+            # Until its turn to be fetched comes, keep the counts last seen.
+            batches[batch.id] = batch.with_counts_from(known.batch)
+        to_retrieve.append(batch.id)
 
     for tracked in board.tracked():
         provider_of, batch_id = tracked.key
@@ -68,7 +71,17 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
             except GatewayError as exc:
                 return batch_id, exc
 
-    chosen = to_retrieve[:MAX_RETRIEVES_PER_POLL]
+    # Under the cap, the least recently fetched go first, so that every batch gets its turn.
+    def last_fetched(batch_id: str) -> float:
+        tracked = board.get((provider, batch_id))
+        return float("-inf") if tracked is None or tracked.retrieved_at is None else tracked.retrieved_at
+
+    chosen = sorted(to_retrieve, key=last_fetched)[:MAX_RETRIEVES_PER_POLL]
+    now = board.clock()
+    for batch_id in chosen:
+        tracked = board.get((provider, batch_id))
+        if tracked is not None:
+            tracked.retrieved_at = now
     result.requests += len(chosen)
     for batch_id, outcome in await asyncio.gather(*(retrieve(i) for i in chosen)):
         if isinstance(outcome, Batch):
