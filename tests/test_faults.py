@@ -42,7 +42,8 @@ from tui.app import BatchtopApp
 from tui.cli import main
 from tui.config import Profile
 from tui.monitor import ProviderState
-from tui.monitor.schedule import AUTH_RETRY
+from tui.monitor.schedule import AUTH_RETRY, UNSUPPORTED_RETRY
+from tui.screens.detail import DetailScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
 from tui.widgets.batch_table import BatchTable
@@ -67,6 +68,7 @@ class FaultSession(Session):
     def client(self) -> BifrostClient:
         client = super().client()
         if self.max_body_bytes is not None:
+            assert hasattr(client, "_max_body_bytes"), "BifrostClient's body cap was renamed"
             client._max_body_bytes = self.max_body_bytes
         return client
 
@@ -155,6 +157,13 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+async def press(app: BatchtopApp, key: str) -> None:
+    """A key press, as the terminal driver delivers it, without ``pilot.press``'s wait
+    for the app to go idle (seconds, while polls run every 0.1 s)."""
+    app.simulate_key(key)
+    await settle()
 
 
 async def settle() -> None:
@@ -289,25 +298,27 @@ async def test_429_with_retry_after_is_honoured_and_never_hammered(sim: SimServe
     retry_after = 0.8  # longer than the first two backoff steps (0.2 s, 0.4 s)
     log = RequestLog(sim)
     app = fault_app(sim.base_url, providers=("openai",))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         rule = sim.faults.add(FaultRule("rate_limit", retry_after=retry_after, provider="openai"))
-        fired = sim.faults.fired()
+        first = len(log.times)  # no poll is running: the next request meets the 429
         await assert_kept_and_stale(app, rows, snapshot, "429 from gateway")
         health = app.health["openai"]
         assert health.next_poll_at - app.clock() >= retry_after - 1e-6
         # The wait window: no request, even when r is pressed.
         requests = sim.request_count
-        await pilot.press("r")
-        await asyncio.sleep(retry_after * 0.75)
+        await press(app, "r")
+        await asyncio.sleep(retry_after * 0.7)
         assert sim.request_count == requests
-        # Two more 429s, each at least retry_after after the one before.
-        await wait_until(lambda: sim.faults.fired() >= fired + 3, 5)
+        # Two more 429s, each no earlier than retry_after after the one before, and nothing
+        # in between.
+        await wait_until(lambda: len(log.times) >= first + 3, 5)
         sim.faults.remove(rule)
-        assert all(gap >= retry_after * 0.95 for gap in log.gaps()[-2:]), log.gaps()
+        rate_limited = log.times[first:first + 3]
+        gaps = [b - a for a, b in zip(rate_limited, rate_limited[1:])]
+        assert all(gap >= retry_after - 0.02 for gap in gaps), gaps
+        assert len(log.times) == first + 3
         await assert_recovers(app, sim, rows, timeout=retry_after * 3)
-        first_429 = log.times[-4]
-        assert sum(1 for t in log.times if t >= first_429) <= 4  # three 429s and the recovery
 
 
 async def test_429_without_retry_after_backs_off_further_each_time(sim: SimServer) -> None:
@@ -315,19 +326,29 @@ async def test_429_without_retry_after_backs_off_further_each_time(sim: SimServe
     app = fault_app(sim.base_url, providers=("openai",), interval=0.05)
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
-        sim.faults.add(FaultRule("rate_limit", provider="openai"))
-        fired = sim.faults.fired()
-        await assert_kept_and_stale(app, rows, snapshot, "429 from gateway")
-        waits = []
         health = app.health["openai"]
-        for failures in range(1, 5):
-            await wait_until(lambda: health.failures >= failures and not health.in_flight, 5)
-            waits.append(health.next_poll_at - app.clock())
+        waits: list[float] = []
+        failed = health.failed
+
+        def record(now: float, error) -> None:
+            failed(now, error)
+            waits.append(health.next_poll_at - now)
+
+        health.failed = record  # type: ignore[method-assign]
+        sim.faults.add(FaultRule("rate_limit", provider="openai"))
+        first = len(log.times)
+        await assert_kept_and_stale(app, rows, snapshot, "429 from gateway")
+        await wait_until(lambda: len(waits) >= 4 and not health.in_flight, 5)
         sim.faults.clear()
-        assert waits == sorted(waits) and waits[-1] >= 4 * waits[0], waits
-        gaps = log.gaps()[-3:]  # between the four 429s
-        assert sim.faults.fired() - fired == 4
-        assert gaps[0] < gaps[1] < gaps[2] and gaps[2] >= 2.5 * gaps[0], gaps
+        waits = waits[:4]
+        # The schedule doubles: 0.1, 0.2, 0.4, 0.8 s at a 0.05 s interval.
+        assert all(b >= 1.9 * a for a, b in zip(waits, waits[1:])), waits
+        # On the wire: four 429s, each gap at least the wait scheduled before it, growing.
+        rate_limited = log.times[first:]
+        assert len(rate_limited) == 4, rate_limited
+        gaps = [b - a for a, b in zip(rate_limited, rate_limited[1:])]
+        assert all(gap >= wait - 0.02 for gap, wait in zip(gaps, waits)), (gaps, waits)
+        assert gaps[2] > gaps[0], gaps
         await assert_recovers(app, sim, rows, timeout=4)
 
 
@@ -337,7 +358,7 @@ async def test_429_without_retry_after_backs_off_further_each_time(sim: SimServe
 @pytest.mark.parametrize("status", [401, 403])
 async def test_rejected_key_says_so_and_slows_polling_right_down(sim: SimServer, status: int) -> None:
     app = fault_app(sim.base_url)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         sim.faults.add(FaultRule("status", status=status))
         await assert_kept_and_stale(app, rows, snapshot, "key rejected")
@@ -350,7 +371,7 @@ async def test_rejected_key_says_so_and_slows_polling_right_down(sim: SimServer,
         # The key is fixed on the gateway's side; the next retry is a minute away, so the
         # person asks for it (waiting AUTH_RETRY real seconds is beyond this suite).
         sim.faults.clear()
-        await pilot.press("r")
+        await press(app, "r")
         await assert_recovers(app, sim, rows)
 
 
@@ -378,7 +399,7 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
     vanishing = sim.world.add_batch("openai", created_offset=0.0)
     key = ("openai", vanishing)
     app = fault_app(sim.base_url, providers=("openai",))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         rows, _ = await first_data(app, sim)
         assert not app.board.get(key).batch.finished
         sim.clock.advance(-1)
@@ -391,9 +412,11 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
         assert app.health["openai"].state is ProviderState.OK  # one batch gone is not a failed poll
         assert not app.can_cancel(key)
         assert table_of(app).select(key)
-        await pilot.press("enter")
+        await press(app, "enter")
+        await wait_until(lambda: isinstance(app.screen, DetailScreen))
         assert "404" in dict(app.screen.lines).get("note", "")
-        await pilot.press("escape")
+        await press(app, "escape")
+        await wait_until(lambda: not isinstance(app.screen, DetailScreen))
         sim.clock.advance(1)  # back again: no longer gone
         await wait_until(lambda: not app.board.get(key).gone)
         healthy(app)
@@ -465,20 +488,20 @@ async def test_self_signed_certificate_is_refused_unless_the_profile_trusts_it(
 
 async def test_unsupported_provider_is_unavailable_while_the_others_go_on(sim: SimServer) -> None:
     app = fault_app(sim.base_url)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         sim.faults.add(FaultRule("unsupported", provider="anthropic"))
-        await wait_until(lambda: app.health["anthropic"].state is ProviderState.UNAVAILABLE)
-        polls = {p: h.last_ok_at for p, h in app.health.items()}
-        others = ("openai", "bedrock", "gemini")
-        await wait_until(lambda: app.polls_completed >= 12 + sum(
-            1 for p in others if app.health[p].last_ok_at is not None))
-        await settle()
+        anthropic = app.health["anthropic"]
+        await wait_until(lambda: anthropic.state is ProviderState.UNAVAILABLE and not anthropic.in_flight)
+        assert anthropic.next_poll_at - app.clock() >= UNSUPPORTED_RETRY - 1e-6
+        requests = sim.request_count
+        await asyncio.sleep(0.4)
+        assert sim.request_count > requests  # the others go on polling
         healthy(app)
-        for provider in others:
+        for provider in ("openai", "bedrock", "gemini"):
             assert app.health[provider].state is ProviderState.OK
-        assert polls  # the others kept polling (polls_completed grew by their polls alone)
-        assert table_of(app).row_count == rows
+        assert anthropic.state is ProviderState.UNAVAILABLE
+        assert table_of(app).row_count == rows  # anthropic's last rows stay
         assert_same_board(board_snapshot(app), snapshot)
         status = shown(app, "#providers")
         assert "anthropic unavailable" in status, status
@@ -486,8 +509,42 @@ async def test_unsupported_provider_is_unavailable_while_the_others_go_on(sim: S
         # UNSUPPORTED_RETRY is ten minutes: once the gateway supports it again, r brings it back.
         sim.faults.clear()
         await wait_until(idle(app))
-        await pilot.press("r")
+        await press(app, "r")
         await assert_recovers(app, sim, rows)
+
+
+# -- the status line at 80 columns, every provider failing its own way ---------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: the provider status line is capped at 3 lines (ProviderStatusLine max-height: 3) "
+    "and gives each differing provider a full 'stale 0s · cause · retry in Ns' entry: at "
+    "80x24 with six providers failing differently the last entries (gemini's '401 key "
+    "rejected', vertex 'unavailable') are cut off, so their cause is not on screen"))
+async def test_every_failing_provider_cause_is_visible_at_80_columns() -> None:
+    faults = {
+        "openai": FaultRule("status", status=503, provider="openai"),
+        "azure": FaultRule("rate_limit", retry_after=30, provider="azure"),
+        "anthropic": FaultRule("reset", provider="anthropic"),
+        "bedrock": FaultRule("malformed_json", provider="bedrock"),
+        "gemini": FaultRule("status", status=401, provider="gemini"),
+        "vertex": FaultRule("unsupported", provider="vertex"),
+    }
+    causes = {"openai": "503", "azure": "429", "anthropic": "connection dropped",
+              "bedrock": "malformed response", "gemini": "key rejected", "vertex": "unavailable"}
+    with SimServer(seed=7, frozen=True, start_time=START, providers=tuple(faults)) as sim:
+        app = fault_app(sim.base_url, providers=tuple(faults))
+        async with app.run_test(size=(80, 24)):
+            await first_data(app, sim)
+            for rule in faults.values():
+                sim.faults.add(rule)
+            await wait_until(lambda: all(h.state is not ProviderState.OK and not h.in_flight
+                                         for h in app.health.values()))
+            await settle()
+            healthy(app)
+            status = shown(app, "#providers")
+            for provider, cause in causes.items():
+                assert provider in status and cause in status, (provider, status)
 
 
 # -- every fault at once, at random ---------------------------------------------------------
@@ -507,26 +564,30 @@ async def test_every_fault_at_random_for_three_seconds_then_all_recover(sim: Sim
         FaultRule("unsupported", probability=0.3),
     ]
     app = fault_app(sim.base_url, max_body_bytes=200_000)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24)):
         rows, _ = await first_data(app, sim)
         keys = set(board_snapshot(app))
         for rule in kinds:
             sim.faults.add(rule)
         requests = sim.request_count
+        causes: set[str] = set()
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.05)
             healthy(app)
             assert set(board_snapshot(app)) == keys  # nothing dropped, nothing invented
             assert table_of(app).row_count == rows
+            causes |= {h.last_error.short for h in app.health.values() if h.last_error}
         assert sim.request_count > requests and sim.faults.fired() > 0
+        # Every failure arrived as a typed gateway error, none as the poll loop's catch-all.
+        assert causes and "unexpected answer" not in causes, causes
         sim.faults.clear()
         # Backoff may now be seconds long: ask for a poll whenever a provider is waiting.
         give_up = time.monotonic() + 8
         while not all_in(app, ProviderState.OK)():
             assert time.monotonic() < give_up, {p: h.describe(app.clock()) for p, h in app.health.items()}
             if any(h.state is not ProviderState.OK and not h.in_flight for h in app.health.values()):
-                await pilot.press("r")
+                await press(app, "r")
             await asyncio.sleep(0.1)
         await settle()
         healthy(app)
@@ -626,6 +687,22 @@ def test_cli_list_fault_is_exit_1_one_line_then_0(capsys, monkeypatch, tmp_path:
     assert result.code == 0, result.err
     assert result.err == ""
     assert len(result.out.strip().splitlines()) == 1 + len(sim.world.batches("openai"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: timeout messages format seconds with :.0f, so a profile timeout of 0.3 s reads "
+    "'gateway timed out (read, 0s)' and the overall deadline 0.9 s reads 'in 1s' (2.5 s reads "
+    "'2s', 7.5 s reads '8s'): the message misstates the configured timeout"))
+@pytest.mark.parametrize(("rule", "shown_timeout"), [
+    (FaultRule("latency", delay=1.0), f"{TIMEOUT:g}s"),
+    (FaultRule("trickle", rate=50), f"{TIMEOUT * 3:g}s"),
+], ids=["read-timeout", "trickle"])
+def test_cli_timeout_message_states_the_configured_timeout(capsys, monkeypatch, tmp_path: Path,
+                                                           sim: SimServer, rule: FaultRule,
+                                                           shown_timeout: str) -> None:
+    use_profile(monkeypatch, tmp_path, sim.base_url)
+    sim.faults.add(rule)
+    one_clear_line(cli(capsys, "list"), shown_timeout)
 
 
 def test_cli_gateway_down_then_up(capsys, sim: SimServer) -> None:

@@ -100,7 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
         "name an environment variable (--api-key-env) or a command (--api-key-cmd).",
     )
     add_profile.add_argument("name", metavar="NAME")
-    _add_connection_flags(add_profile, top=False)
+    add_profile.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS, help="gateway URL (required)")
+    add_profile.add_argument("--provider", metavar="NAME", action="append", default=argparse.SUPPRESS,
+                             help="provider to watch (repeatable, at least one)")
+    add_profile.add_argument("--api-key-env", metavar="VAR", default=argparse.SUPPRESS,
+                             help="environment variable holding the key")
+    add_profile.add_argument("--interval", metavar="SECONDS", type=_positive_float, default=argparse.SUPPRESS,
+                             help="seconds between polls")
+    add_profile.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                             help="never cancel anything with this profile")
+    add_profile.add_argument("--allow-insecure-http", action="store_true", default=argparse.SUPPRESS,
+                             help="allow plain http:// to a host other than loopback")
     add_profile.add_argument("--api-key-cmd", metavar="COMMAND",
                              help="command printing the key, run without a shell, e.g. 'pass show bifrost'")
     add_profile.add_argument("--auth-header", choices=["authorization", "x-bf-vk", "x-api-key"])

@@ -71,7 +71,7 @@ class TrackedBatch:
             return None
         pending = self.batch.request_counts.pending
         rate = self.history.done_rate_per_second()
-        if pending is None or not rate:
+        if not pending or not rate:
             return None
         return pending / rate
 

@@ -106,7 +106,7 @@ def row_cells(
         "failed": _number(counts.failed_count, hue("red")),
         "canceled": _number(counts.canceled_count),
         "rate": Text("—" if rate is None else f"{rate:,.0f}", justify="right"),
-        "eta": Text("stall" if stalled else ("—" if not eta else duration(eta)),
+        "eta": Text("stall" if stalled else ("—" if eta is None else "<1s" if eta < 1 else duration(eta)),
                     style=hue("bold yellow") if stalled else "", justify="right"),
         "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
     }
