@@ -68,6 +68,7 @@ class Session:
             auth_header=profile.auth_header,
             verify=verify,
             timeout=profile.timeout,
+            connect_timeout=profile.timeout,
         )
 
     def close(self) -> None:

@@ -108,6 +108,7 @@ class BifrostClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._max_body_bytes = max_body_bytes
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
         if api_key:
@@ -191,13 +192,14 @@ class BifrostClient:
         where = f"{method} {path}"
         try:
             # The read timeout covers one read; a body trickling in byte by byte needs a
-            # deadline for the whole exchange as well.
-            async with asyncio.timeout(self._timeout * 3):
+            # deadline for the whole exchange as well (after the connect timeout, so that a
+            # host that never accepts is named a connect timeout).
+            async with asyncio.timeout(self._connect_timeout + self._timeout * 3):
                 async with self._http.stream(method, path, params=params) as response:
                     raw = await self._read_capped(response.aiter_bytes(), response, provider)
         except TimeoutError:
             raise GatewayTimeout(
-                f"gateway too slow: no complete answer to {where} in {self._timeout * 3:.0f}s",
+                f"gateway too slow: no complete answer to {where} in {self._connect_timeout + self._timeout * 3:g}s",
                 provider=provider,
                 short="gateway too slow",
                 sent=None,
@@ -205,8 +207,9 @@ class BifrostClient:
         except httpx.TimeoutException as exc:
             connect = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             kind = "connect" if connect else "read"
+            limit = self._connect_timeout if connect else self._timeout
             raise GatewayTimeout(
-                f"gateway timed out ({kind}, {self._timeout:.0f}s) on {where}",
+                f"gateway timed out ({kind}, {limit:g}s) on {where}",
                 provider=provider,
                 short=f"{kind} timeout",
                 sent=False if connect else None,

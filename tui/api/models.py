@@ -308,13 +308,16 @@ class Batch(_Lenient):
         """
         return Batch.from_wire({**self._raw, **partial._raw}, self.provider)
 
-    def with_counts_from(self, earlier: Batch) -> Batch:
-        """This batch, keeping ``earlier``'s counts when this one carries none (a Bedrock list
-        item after a retrieve): a count once known is better than "unknown" until refreshed."""
-        if self.request_counts.known or not earlier.request_counts.known:
-            return self
-        counts = earlier._raw.get("request_counts")
-        return Batch.from_wire({**self._raw, "request_counts": counts}, self.provider)
+    def over(self, earlier: Batch) -> Batch:
+        """This (list) view of a batch laid over an ``earlier``, fuller one (a retrieve).
+
+        List items can lack what a retrieve gave: Bedrock's counts, model fields. Until the
+        batch is fetched again, what was known is kept; everything the list does say wins.
+        """
+        merged = {**earlier._raw, **self._raw}
+        if not self.request_counts.known and earlier.request_counts.known:
+            merged["request_counts"] = earlier._raw.get("request_counts")
+        return Batch.from_wire(merged, self.provider)
 
     @property
     def key(self) -> tuple[str, str]:

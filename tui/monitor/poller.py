@@ -53,8 +53,8 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
             batches[batch.id] = known.batch  # finished: its counts will not change again
             continue
         if known is not None:
-            # Until its turn to be fetched comes, keep the counts last seen.
-            batches[batch.id] = batch.with_counts_from(known.batch)
+            # Until its turn to be fetched comes (or if that fetch fails), keep what was known.
+            batches[batch.id] = batch.over(known.batch)
         to_retrieve.append(batch.id)
 
     for tracked in board.tracked():

@@ -83,6 +83,14 @@ class ProviderHealth:
         since = self.last_ok_at
         return None if since is None else max(now - since, 0.0)
 
+    def brief(self) -> str:
+        """A few words when space is short: the cause only ("503 from gateway")."""
+        if self.state is ProviderState.UNAVAILABLE:
+            return "unavailable"
+        if self.state is ProviderState.CONNECTING and self.last_error is None:
+            return "connecting…"
+        return self.last_error.short if self.last_error else ""
+
     def describe(self, now: float) -> str:
         """A status line: "stale 40s · 503 from gateway · retry in 8s"."""
         if self.state is ProviderState.CONNECTING and self.last_error is None:
@@ -91,7 +99,9 @@ class ProviderHealth:
             return "live"
         reason = self.last_error.short if self.last_error else "unknown error"
         if self.state is ProviderState.UNAVAILABLE:
-            return f"unavailable · {reason}"
+            # The gateway's own words say why ("batch_list is not supported by mistral provider").
+            said = self.last_error.message.partition(": ")[2] if self.last_error else ""
+            return f"unavailable · {said or reason}"
         retry = max(self.next_poll_at - now, 0.0)
         retry_text = "retrying…" if self.in_flight else f"retry in {retry:.0f}s"
         stale = self.stale_for(now)

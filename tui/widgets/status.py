@@ -46,12 +46,23 @@ class ProviderStatusLine(Static):
     ProviderStatusLine { height: auto; max-height: 3; padding: 0 1; }
     """
 
+    MAX_LINES = 3
+
     def show(self, health: list[ProviderHealth], now: float) -> None:
         # Providers in the same state for the same reason share one entry, so that a
         # gateway that is down reads as one line at 80 columns, not one per provider.
+        text = self._entries(health, lambda item: item.describe(now))
+        width = max((self.size.width or self.app.size.width) - 2, 20)
+        if len(text) > width * self.MAX_LINES:
+            # Too many different troubles for the full form: name each cause, drop the timings.
+            text = self._entries(health, lambda item: item.brief())
+        self.update(text)
+
+    @staticmethod
+    def _entries(health: list[ProviderHealth], detail_of) -> Text:
         groups: dict[tuple[ProviderState, str], list[str]] = {}
         for item in health:
-            detail = "" if item.state is ProviderState.OK else item.describe(now)
+            detail = "" if item.state is ProviderState.OK else detail_of(item)
             groups.setdefault((item.state, detail), []).append(item.provider)
         text = Text()
         for (state, detail), providers in groups.items():
@@ -62,4 +73,4 @@ class ProviderStatusLine(Static):
             text.append(safe_text(", ".join(providers), 80))
             if detail:
                 text.append(f" {safe_text(detail, 120)}", style=hue(style) or "dim")
-        self.update(text)
+        return text
