@@ -68,7 +68,6 @@ class Session:
             auth_header=profile.auth_header,
             verify=verify,
             timeout=profile.timeout,
-            connect_timeout=profile.timeout,
         )
 
     def close(self) -> None:

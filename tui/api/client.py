@@ -102,13 +102,13 @@ class BifrostClient:
         auth_header: AuthHeader = "authorization",
         verify: bool | str = True,
         timeout: float = 10.0,
-        connect_timeout: float = 5.0,
+        connect_timeout: float | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._timeout = timeout
-        self._connect_timeout = connect_timeout
+        self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._max_body_bytes = max_body_bytes
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
         if api_key:
@@ -120,7 +120,7 @@ class BifrostClient:
             base_url=self.base_url,
             headers=headers,
             verify=_verify_setting(verify),
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             follow_redirects=False,
             transport=transport,

@@ -315,7 +315,11 @@ class Batch(_Lenient):
         batch is fetched again, what was known is kept; everything the list does say wins.
         """
         merged = {**earlier._raw, **self._raw}
-        if not self.request_counts.known and earlier.request_counts.known:
+        # A batch that has just finished must not wear its last live counts: they would be
+        # taken as final. Unknown until fetched is the truth.
+        if not self.request_counts.known and earlier.request_counts.known and (
+            earlier.finished or not self.finished
+        ):
             merged["request_counts"] = earlier._raw.get("request_counts")
         return Batch.from_wire(merged, self.provider)
 

@@ -149,13 +149,13 @@ class Board:
             else:
                 if tracked.batch != batch or tracked.gone:
                     change.changed.append(batch.key)
-                tracked.batch = batch
+                    tracked.batch = batch  # unchanged: the old object stays, so rows can skip it
                 tracked.last_seen = now
                 tracked.gone = False
                 if batch.finished and tracked.cancel_state is CancelState.SENDING:
                     tracked.cancel_state = None
-            counts = batch.request_counts
-            tracked.history.add(now, Totals.of([batch]), known=counts.known)
+            counts = tracked.batch.request_counts
+            tracked.history.add(now, Totals.of([tracked.batch]), known=counts.known)
         return change
 
     def mark_gone(self, key: BatchKey) -> bool:

@@ -11,10 +11,12 @@ RATE_WINDOW = 300.0
 """Seconds of history a rate is computed over: long enough to smooth poll jitter,
 short enough to follow a batch that speeds up or slows down."""
 
-MAX_SAMPLES = 240
+MAX_SAMPLES = 64
+"""Enough for the rate window at a 5 s interval and for the sparkline; 500 batches of
+history stay in a few MB."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
     at: float
     counts: Totals

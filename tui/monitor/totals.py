@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from tui.api import Batch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Totals:
     """Counts summed over a set of batches (unknown counts left out). Floats for rates."""
 

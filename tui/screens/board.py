@@ -29,6 +29,8 @@ class BoardScreen(Screen[None]):
         Binding("p", "app.toggle_pause", "Pause"),
     ]
 
+    _binding_state: tuple[bool | None, ...] = ()
+
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
         yield CountStrip(id="counts")
@@ -87,7 +89,18 @@ class BoardScreen(Screen[None]):
                 line += f" · {len(app.marks)} marked"  # type: ignore[attr-defined]
             self.query_one("#board-line", Static).update(Text(line))
             self._show_empty_state(keys)
-        self.refresh_bindings()
+        self.update_bindings()
+
+    def update_bindings(self) -> None:
+        """Refresh the footer only when what a key may do has changed.
+
+        A refresh makes Textual's Footer build its key widgets anew; doing that at every
+        poll costs CPU over SSH and, in Textual 8.2, leaks the old widgets (textual#6666).
+        """
+        state = tuple(self.check_action(a, ()) for a in ("cancel", "details", "mark", "clear_marks"))
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
 
     def _show_empty_state(self, keys: list[BatchKey]) -> None:
         """Say why the table is empty: still waiting, nothing matches, or truly none."""
@@ -107,12 +120,14 @@ class BoardScreen(Screen[None]):
 
     def refresh_status(self) -> None:
         app = self.app
-        self.query_one(ProviderStatusLine).show(list(app.health.values()), app.clock())  # type: ignore[attr-defined]
+        # query, not query_one: during shutdown the line may already be gone.
+        for line in self.query(ProviderStatusLine):
+            line.show(list(app.health.values()), app.clock())  # type: ignore[attr-defined]
 
     def refresh_rows(self, keys: list[BatchKey]) -> None:
         app = self.app
         self.table.refresh_rows(app.board, keys, app.clock(), app.marks)  # type: ignore[attr-defined]
-        self.refresh_bindings()
+        self.update_bindings()
 
     def cancel_keys(self) -> list[BatchKey]:
         """What ``c`` acts on: the marked batches if any, else the one under the cursor."""
@@ -161,7 +176,7 @@ class BoardScreen(Screen[None]):
         self.action_details()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+        self.update_bindings()
 
     def action_sort(self) -> None:
         self.app.sort_order = self.app.sort_order.next()  # type: ignore[attr-defined]

@@ -51,6 +51,7 @@ class DetailScreen(Screen[None]):
     def __init__(self, key: BatchKey) -> None:
         super().__init__()
         self.key = key
+        self._can_cancel: bool | None = None
         self.lines: list[tuple[str, str]] = []
         """The (label, value) pairs on screen, terminal-safe."""
 
@@ -101,7 +102,10 @@ class DetailScreen(Screen[None]):
             label += f": last {rates[-1]:,.0f}, peak {max(rates):,.0f}"
         self.query_one("#sparkline-label", Static).update(label)
         self.query_one("#detail-cancel", Static).update(cancel_timeline(tracked))
-        self.refresh_bindings()
+        can_cancel = self.check_action("cancel", ())
+        if can_cancel != self._can_cancel:  # see BoardScreen.update_bindings
+            self._can_cancel = can_cancel
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":

@@ -13,11 +13,37 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.monitor import BatchKey, Board
+from tui.humanize import ago
+from tui.monitor import BatchKey, Board, TrackedBatch
 from tui.widgets.cells import COLUMNS, BatchId, Column, row_cells
 
 WIDE = 120
 """At this width and above every column is shown; below, only the essential ones."""
+
+
+def _row_signature(tracked: TrackedBatch, now: float, marked: bool) -> tuple | None:
+    """What a finished batch's row depends on; None for live rows, which are always redrawn
+    (their rate and ETA move with every poll). Rendering 500 rows at every poll is the
+    board's main CPU cost; most of them are finished and never change."""
+    if not tracked.batch.finished:
+        return None
+    return (_Same(tracked.batch), tracked.gone, tracked.cancel_state, marked,
+            ago(tracked.batch.created_at, now))
+
+
+class _Same:
+    """Holds a batch and equals only a holder of the very same object (cheaper than
+    comparing every field; the board keeps the object when a poll brings no change)."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self, batch: object) -> None:
+        self.batch = batch
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.batch is self.batch
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def row_key(key: BatchKey) -> str:
@@ -38,6 +64,7 @@ class BatchTable(DataTable):
         self._cells: dict[BatchKey, tuple[Text, ...]] = {}
         self._order: list[BatchKey] = []
         self._restore: BatchKey | None = None
+        self._signatures: dict[BatchKey, tuple | None] = {}
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -88,6 +115,7 @@ class BatchTable(DataTable):
         self._restore = self.selected_key if self._cursor_chosen else None
         self.clear(columns=True)
         self._cells.clear()
+        self._signatures.clear()
         for column in columns:
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(column.label + " " if column.right else " " + column.label,
@@ -122,10 +150,15 @@ class BatchTable(DataTable):
         for key in [k for k in self._cells if k not in wanted]:
             self.remove_row(row_key(key))
             del self._cells[key]
+            self._signatures.pop(key, None)
         for key in keys:
             tracked = board.get(key)
             if tracked is None:
                 continue
+            signature = _row_signature(tracked, now, key in marks)
+            if signature is not None and self._signatures.get(key) == signature and key in self._cells:
+                continue  # a finished batch that has not changed: nothing to redraw
+            self._signatures[key] = signature
             cells = row_cells(tracked, now, self._id_width, self._columns, key in marks)
             old = self._cells.get(key)
             if old is None:

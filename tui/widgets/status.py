@@ -53,7 +53,7 @@ class ProviderStatusLine(Static):
         # gateway that is down reads as one line at 80 columns, not one per provider.
         text = self._entries(health, lambda item: item.describe(now))
         width = max((self.size.width or self.app.size.width) - 2, 20)
-        if len(text) > width * self.MAX_LINES:
+        if len(text.wrap(self.app.console, width)) > self.MAX_LINES:
             # Too many different troubles for the full form: name each cause, drop the timings.
             text = self._entries(health, lambda item: item.brief())
         self.update(text)
