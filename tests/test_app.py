@@ -219,7 +219,8 @@ async def test_read_only_shuts_cancel_and_shows_a_badge(sim: SimServer) -> None:
         assert app.screen.check_action("cancel", ()) is None
         await pilot.press("c")
         assert isinstance(app.screen, BoardScreen)
-        app.request_cancel(key)  # every path goes through the same rule
+        assert any("Read-only" in str(n.message) for n in app._notifications)  # says why
+        app.request_cancel([key])  # every path goes through the same rule
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen)
         titles = [c.title for c in app.get_system_commands(app.screen)]

@@ -210,6 +210,10 @@ class BoardScreen(Screen[None]):
             table.select(keys[0])
 
     def on_key(self, event: events.Key) -> None:
+        if event.key == "c" and self.app.session.profile.read_only:  # type: ignore[attr-defined]
+            # The binding is greyed out (check_action); say why instead of doing nothing.
+            self.app.notify("Read-only profile: nothing can be cancelled here.", severity="warning")
+            return
         filter_input = self.query_one("#filter", Input)
         if event.key == "escape" and (filter_input.has_focus or self.app.filter_text):  # type: ignore[attr-defined]
             event.stop()
