@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from apphelp import START
+from tui.sim import SimServer
+
 
 @pytest.fixture(autouse=True)
 def hermetic_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
@@ -17,6 +20,14 @@ def hermetic_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.delenv("BATCHTOP_CONFIG", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     yield home
+
+
+@pytest.fixture
+def sim():
+    """The simulator most tests talk to: seed 7, four providers, clock frozen at START."""
+    server = SimServer(seed=7, frozen=True, start_time=START).start()
+    yield server
+    server.stop()
 
 
 # -- snapshots live in the top-level snapshots/ folder, not tests/__snapshots__ -----------

@@ -16,11 +16,6 @@ from tui.sim import FaultRule, SimServer
 from tui.widgets.batch_table import BatchTable
 
 
-@pytest.fixture
-def sim():
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    yield server
-    server.stop()
 
 
 def table_of(app: BatchtopApp) -> BatchTable:

@@ -48,11 +48,6 @@ OPENAI = ("openai",)
 # -- helpers ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sim():
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    yield server
-    server.stop()
 
 
 def table_of(app: BatchtopApp) -> BatchTable:

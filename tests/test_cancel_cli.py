@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from clihelp import run_in_pty
 from tui.audit import audit_path
 from tui.cli import main
 from tui.sim import FaultRule, SimServer
@@ -40,13 +41,6 @@ class Result:
     err: str
 
 
-@pytest.fixture
-def sim() -> Iterator[SimServer]:
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def cli(capsys: pytest.CaptureFixture[str], sim: SimServer, *args: str) -> Result:
@@ -277,45 +271,6 @@ def test_ids_with_one_failing_is_exit_1(capsys, sim: SimServer) -> None:
 
 
 # -- on a terminal: type the number ------------------------------------------------------
-
-
-def run_in_pty(args: list[str], answer: str, prompt: bytes, timeout: float = 30,
-               also: tuple[bytes, ...] = ()) -> tuple[int, str, bool]:
-    """Run ``python -m tui ARGS`` on a pseudo-terminal; type ``answer`` once ``prompt`` (or any
-    of ``also``) has been shown. Returns (exit code, what the terminal showed, prompted)."""
-    master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "tui", *args], cwd=REPO, env=os.environ.copy(),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    shown = b""
-    prompted = False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not prompted and any(p in shown for p in (prompt, *also)):
-                prompted = True
-                os.write(master, answer.encode())
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-            elif proc.poll() is not None:
-                break
-        else:
-            proc.kill()
-            pytest.fail(f"batchtop did not finish on the terminal; it showed: {shown!r}")
-        code = proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    return code, shown.decode("utf-8", "replace"), prompted
 
 
 @pytest.mark.parametrize("answer, sends", [("y\n", False), ("\n", False), ("3\n", False), ("2\n", True)],

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from clihelp import run_in_pty
 from tui.cli import build_parser, main
 from tui.session import open_session
 from tui.sim import SimServer
@@ -64,46 +65,6 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
         code = exc.code if isinstance(exc.code, int) else 1
     out, err = capsys.readouterr()
     return Result(code, out, err)
-
-
-def run_in_pty(args: list[str], answer: str, timeout: float = 30) -> tuple[int, str, bool]:
-    """Run ``python -m tui ARGS`` on a pseudo-terminal; type ``answer`` at the y/N prompt.
-
-    Returns (exit code, everything the terminal showed, whether the prompt appeared).
-    """
-    master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "tui", *args], cwd=REPO, env=os.environ.copy(),
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
-    os.close(slave)
-    shown = b""
-    prompted = False
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if not prompted and b"[y/N]" in shown:
-                prompted = True
-                os.write(master, answer.encode())
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # EIO: the child closed its end of the terminal
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-            elif proc.poll() is not None:
-                break
-        else:
-            proc.kill()
-            pytest.fail(f"batchtop did not finish on the terminal; it showed: {shown!r}")
-        code = proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    return code, shown.decode("utf-8", "replace"), prompted
 
 
 def free_port() -> int:
@@ -151,13 +112,6 @@ def write_config(path: Path, text: str) -> Path:
 # -- fixtures -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def sim() -> Iterator[SimServer]:
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -91,13 +91,6 @@ def fault_app(base_url: str, **options) -> BatchtopApp:
     return BatchtopApp(fault_session(base_url, **options), clock=FakeClock())
 
 
-@pytest.fixture
-def sim() -> Iterator[SimServer]:
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # -- looking at the app ----------------------------------------------------------------------

@@ -15,11 +15,6 @@ from tui.sim import SimServer
 APP_NOW = START + 90  # the app looks at the board a minute and a half after the simulator began
 
 
-@pytest.fixture
-def sim():
-    server = SimServer(seed=7, frozen=True, start_time=START).start()
-    yield server
-    server.stop()
 
 
 def board_app(sim: SimServer, **options):
