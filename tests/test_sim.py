@@ -654,3 +654,22 @@ def test_simulator_imports_only_the_standard_library() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_arrivals_bring_new_batches_as_time_passes() -> None:
+    def ids(server: SimServer) -> list[str]:
+        return [b["id"] for b in server.world.batches("openai")]
+
+    with SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as sim, \
+            SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as twin:
+        before = ids(sim)
+        sim.clock.advance(3600)
+        twin.clock.advance(3600)
+        after = ids(sim)
+        assert set(before) < set(after)
+        assert 4 <= len(after) - len(before) <= 7  # about one per 10 minutes
+        assert after == ids(twin)  # a pure function of seed and time
+    with SimServer(seed=3, frozen=True, start_time=START) as still:
+        first = ids(still)
+        still.clock.advance(3600)
+        assert ids(still) == first  # off unless asked for

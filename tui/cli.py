@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="simulated seconds per real second")
     sim_cmd.add_argument("--api-key-env", metavar="VAR",
                          help="require the key held by this environment variable")
-    sim_cmd.add_argument("--batches", type=int, default=8, metavar="N", help="batches per provider")
+    sim_cmd.add_argument("--batches", type=int, default=8, metavar="N", help="batches per provider at start")
+    sim_cmd.add_argument("--arrivals", type=float, default=600.0, metavar="SECONDS",
+                         help="a new batch per provider about every SECONDS of simulated time (0: none)")
     sim_cmd.add_argument("--quiet", action="store_true", help="do not print a line per request")
     return parser
 

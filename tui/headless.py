@@ -317,9 +317,12 @@ def _sim(args: argparse.Namespace) -> int:
             raise ConfigError(f"environment variable {args.api_key_env} (--api-key-env) is not set")
     if args.batches < 0:
         raise ConfigError("--batches must be 0 or more")
+    if args.arrivals < 0 or args.arrivals != args.arrivals:
+        raise ConfigError("--arrivals must be 0 (none) or more seconds")
     try:
         return serve(args.host, args.port, seed=args.seed, speed=args.speed, api_key=api_key,
-                     verbose=not args.quiet, batches_per_provider=args.batches)
+                     verbose=not args.quiet, batches_per_provider=args.batches,
+                     arrivals=args.arrivals or None)
     except OSError as exc:
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         _err(f"sim: cannot listen on {args.host}:{args.port}: {reason}")

@@ -31,6 +31,8 @@ DEMO_PROFILE = "demo"
 DEMO_SPEED = 20.0
 """The demo's simulated clock runs 20x, so batches visibly move between one-second polls."""
 DEMO_INTERVAL = 1.0
+DEMO_ARRIVALS = 600.0
+"""A new batch per provider about every 10 simulated minutes (30 s of the demo)."""
 
 
 @dataclass
@@ -115,6 +117,7 @@ def start_demo_session(args: argparse.Namespace, **sim_options: Any) -> Session:
         port=0,
         seed=sim_options.pop("seed", 7),
         speed=sim_options.pop("speed", DEMO_SPEED),
+        arrivals=sim_options.pop("arrivals", DEMO_ARRIVALS),
         providers=tuple(p for p in DEFAULT_PROVIDERS if p in profile.providers) or DEFAULT_PROVIDERS,
         **sim_options,
     ).start()

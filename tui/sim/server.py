@@ -94,7 +94,8 @@ class SimServer:
                  speed: float = 1.0, frozen: bool = False, start_time: float | None = None,
                  api_key: str | None = None, providers: tuple[str, ...] = DEFAULT_PROVIDERS,
                  batches_per_provider: int = 8, hostile: bool = False, page_size: int = 20,
-                 ssl_context: ssl.SSLContext | None = None, verbose: bool = False) -> None:
+                 ssl_context: ssl.SSLContext | None = None, verbose: bool = False,
+                 arrivals: float | None = None) -> None:
         unknown = [p for p in providers if p not in shapes.BIFROST_PROVIDERS]
         if unknown:
             raise ValueError(f"not Bifrost providers: {', '.join(unknown)}")
@@ -109,7 +110,8 @@ class SimServer:
         self.clock = SimClock(start_time, speed, frozen)
         self.faults = FaultInjector(seed)
         self.world = SimWorld(self.clock, seed=seed, providers=tuple(providers),
-                              batches_per_provider=batches_per_provider, hostile=hostile)
+                              batches_per_provider=batches_per_provider, hostile=hostile,
+                              arrivals=arrivals)
         self._ssl_context = ssl_context
         self._lock = threading.Lock()
         self._requests = 0
@@ -181,12 +183,13 @@ class SimServer:
 
 def serve(host: str = "127.0.0.1", port: int = 8099, seed: int = 7, speed: float = 1.0,
           api_key: str | None = None, verbose: bool = True, *, hostile: bool = False,
-          providers: tuple[str, ...] = DEFAULT_PROVIDERS, batches_per_provider: int = 8) -> int:
+          providers: tuple[str, ...] = DEFAULT_PROVIDERS, batches_per_provider: int = 8,
+          arrivals: float | None = None) -> int:
     """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns 0.
     Raises OSError when the address cannot be bound."""
     server = SimServer(host=host, port=port, seed=seed, speed=speed, api_key=api_key,
                        providers=providers, batches_per_provider=batches_per_provider,
-                       hostile=hostile, verbose=verbose)
+                       hostile=hostile, verbose=verbose, arrivals=arrivals)
     server.start()  # OSError (port in use, say) is the caller's to report
     print(f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
           f"speed {speed:g}x, providers {', '.join(providers)})", flush=True)

@@ -55,7 +55,8 @@ class SimWorld:
     """All simulated batches, per provider. Thread-safe."""
 
     def __init__(self, clock: SimClock, *, seed: int, providers: tuple[str, ...],
-                 batches_per_provider: int = 8, hostile: bool = False) -> None:
+                 batches_per_provider: int = 8, hostile: bool = False,
+                 arrivals: float | None = None) -> None:
         self.clock = clock
         self.providers = tuple(providers)
         self._lock = threading.Lock()
@@ -71,6 +72,10 @@ class SimWorld:
                 self._plans[provider][plan.id] = plan
                 if cancelled_after is not None:
                     self._cancel_at[(provider, plan.id)] = plan.created_at + cancelled_after
+            if arrivals:
+                for plan in _arrival_plans(provider, random.Random(f"{seed}:{provider}:arrivals"),
+                                           anchor, arrivals, set(self._plans[provider])):
+                    self._plans[provider][plan.id] = plan
 
     # -- reading ---------------------------------------------------------------------
 
@@ -164,6 +169,36 @@ class SimWorld:
         while (batch_id := shapes.new_batch_id(provider, self._rng)) in self._plans[provider]:
             pass
         return batch_id
+
+
+ARRIVALS_AHEAD = 240
+"""Future batches written in advance per provider (at one per 10 simulated minutes, 40 h)."""
+
+
+def _arrival_plans(provider: str, rng: random.Random, anchor: int, period: float,
+                   taken: set[str]) -> list[BatchPlan]:
+    """Batches submitted after start, about one per ``period`` simulated seconds each, so a
+    long-running demo keeps having work in flight. Written ahead, so the world stays a pure
+    function of seed and time: a batch "arrives" when the clock passes its created_at."""
+    fam = shapes.family(provider)
+    plans = []
+    for k in range(1, ARRIVALS_AHEAD + 1):
+        while (batch_id := shapes.new_batch_id(provider, rng)) in taken:
+            pass
+        taken.add(batch_id)
+        job = rng.choice(_JOBS)
+        big = rng.random() < 0.3
+        plan = BatchPlan(
+            provider=provider, id=batch_id, created_at=int(anchor + k * period + rng.uniform(0, period / 2)),
+            total=rng.randint(5_000, 30_000) if big else rng.choice((200, 500, 1200, 3000)),
+            model=rng.choice(_MODELS[fam]), start_delay=rng.uniform(10, 60),
+            rate=rng.uniform(2, 8) if big else rng.uniform(1, 4),
+            failure_fraction=rng.choice((0.0, 0.0, 0.01, 0.05)),
+            finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
+            metadata={"job": job} if fam in ("bedrock", "gemini") else {"job": job, "team": rng.choice(_TEAMS)},
+        )
+        plans.append(_fit_provider(plan))
+    return plans
 
 
 def _fit_provider(plan: BatchPlan) -> BatchPlan:
