@@ -15,7 +15,6 @@ import io
 import json
 import urllib.parse
 
-import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static

@@ -12,13 +12,8 @@ batch is older than "2h ago").
 from __future__ import annotations
 
 import json
-import os
-import select
-import subprocess
-import sys
 import time
 import urllib.parse
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -6,10 +6,9 @@ They are stored in the top-level snapshots/ folder (see conftest.py). Update the
 
 from __future__ import annotations
 
-import pytest
 
 from apphelp import FakeClock, START, make_app, refresh, wait_for_polls, wait_until
-from tui.monitor import ProviderState
+from tui.monitor import ProviderState, SortOrder
 from tui.sim import SimServer
 
 APP_NOW = START + 90  # the app looks at the board a minute and a half after the simulator began
@@ -118,8 +117,10 @@ def _mark_three_live_and_one_finished():
     async def run_before(pilot) -> None:
         await _loaded(pilot)
         app = pilot.app
-        live = [t.key for t in app.board.tracked() if t.batch.status == "in_progress"][:3]
-        done = next(t.key for t in app.board.tracked() if t.batch.finished)
+        # In the board's sorted order, not dict order: which provider answered first varies.
+        keys = app.board.sorted_keys(SortOrder.NEWEST)
+        live = [k for k in keys if app.board.get(k).batch.status == "in_progress"][:3]
+        done = next(k for k in keys if app.board.get(k).batch.finished)
         app.mark_all([*live, done])
         await pilot.pause()
         await pilot.press("c")

@@ -14,7 +14,6 @@ import contextlib
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -457,4 +456,4 @@ def run_app(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
-__all__ = ["BatchtopApp", "run_app", "Path"]
+__all__ = ["BatchtopApp", "run_app"]

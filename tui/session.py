@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from tui.api import BifrostClient
 from tui.config import (
-    ConfigError,
     Profile,
     ProfileOverrides,
     check_transport,
