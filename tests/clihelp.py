@@ -1,4 +1,4 @@
-"""Running batchtop on a pseudo-terminal, for the prompts that only appear on one."""
+"""Running the batchtop command in tests: in-process, in a fresh process, on a pseudo-terminal."""
 
 from __future__ import annotations
 
@@ -7,11 +7,41 @@ import select
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tui.cli import main
+
 REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    """``tui.cli.main(ARGS)`` in-process; argparse's SystemExit becomes the exit code."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL,
+            timeout: float = 30) -> Result:
+    """``python -m tui ARGS`` in a fresh process (inherits the hermetic dirs), stdin not a terminal."""
+    full_env = os.environ.copy()
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-m", "tui", *args], cwd=REPO, env=full_env, stdin=stdin,
+                          capture_output=True, text=True, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def run_in_pty(args: list[str], answer: str, prompt: bytes = b"[y/N]", timeout: float = 30,

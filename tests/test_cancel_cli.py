@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from clihelp import run_in_pty
+from clihelp import Result, run_in_pty
+from clihelp import cli as run_main
 from tui.audit import audit_path
 from tui.cli import main
 from tui.sim import FaultRule, SimServer
@@ -29,22 +29,9 @@ START = 1_764_050_000  # 2025-11-25T05:53:20Z
 FINISHED = {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-
-
 def cli(capsys: pytest.CaptureFixture[str], sim: SimServer, *args: str) -> Result:
-    try:
-        code = main(["cancel", *args, "--provider", "openai", "--base-url", sim.base_url])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
+    """``batchtop cancel ARGS --provider openai`` against ``sim``, in-process."""
+    return run_main(capsys, "cancel", *args, "--provider", "openai", "--base-url", sim.base_url)
 
 
 def openai(sim: SimServer) -> list[dict]:

@@ -20,13 +20,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from clihelp import run_in_pty
-from tui.cli import build_parser, main
+from clihelp import Result, cli, run_cli, run_in_pty
+from tui.cli import build_parser
 from tui.session import open_session
 from tui.sim import SimServer
 
@@ -37,33 +36,6 @@ FINISHED = {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL,
-            timeout: float = 30) -> Result:
-    """``python -m tui ARGS`` in a subprocess, with stdin not a terminal."""
-    full_env = os.environ.copy()
-    full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], cwd=REPO, env=full_env, stdin=stdin,
-                          capture_output=True, text=True, timeout=timeout)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    """``tui.cli.main(ARGS)`` in-process; argparse's SystemExit becomes the exit code."""
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
 
 
 def free_port() -> int:

@@ -22,11 +22,8 @@ to be idle, which at a 0.1 s poll interval takes seconds.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -36,11 +33,11 @@ import pytest
 import trustme
 from textual.geometry import Region
 
+from clihelp import Result, cli, run_cli
 from apphelp import START, FakeClock
 from tui.api import BifrostClient
 from tui.api.client import batch_path
 from tui.app import BatchtopApp
-from tui.cli import main
 from tui.config import Profile
 from tui.monitor import ProviderState
 from tui.monitor.schedule import AUTH_RETRY, UNSUPPORTED_RETRY
@@ -658,29 +655,6 @@ async def test_every_fault_at_random_then_all_recover(sim: SimServer) -> None:
 
 
 # -- the CLI ------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return Result(code, out, err)
-
-
-def run_cli(*args: str) -> Result:
-    """``python -m tui ARGS`` in a fresh process (inherits the hermetic dirs and BATCHTOP_CONFIG)."""
-    proc = subprocess.run([sys.executable, "-m", "tui", *args], cwd=REPO, env=os.environ.copy(),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-    return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
 def one_clear_line(result: Result, *needles: str) -> str:

@@ -18,7 +18,7 @@ from tui.audit import AuditError, AuditLog, AuditRecord, parse_since
 from tui.humanize import count, local_time
 from tui.textsafe import safe_text
 
-EXIT_OK, EXIT_IO, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 MESSAGE_WIDTH = 60
 HEADER = ("TIME", "SOURCE", "USER@HOST", "PROFILE", "PROVIDER", "BATCH", "OUTCOME", "COUNTS", "MESSAGE")
 

@@ -132,7 +132,6 @@ async def cancel_batches(
     audit: AuditLog | None,
     context: AuditContext,
     concurrency: int = CANCEL_CONCURRENCY,
-    on_sending: Callable[[Batch], None] | None = None,
     on_outcome: Callable[[CancelOutcome], None] | None = None,
 ) -> CancelReport:
     """Send one cancel per batch (deduplicated), at most ``concurrency`` at a time.
@@ -169,8 +168,6 @@ async def cancel_batches(
             if report.audit_error is not None:
                 outcome = CancelOutcome(batch, "failed", message=f"not sent: {report.audit_error}", sent=False)
             else:
-                if on_sending is not None:
-                    on_sending(batch)
                 try:
                     answer = await client.cancel(batch.provider, batch.id)
                 except GatewayError as exc:

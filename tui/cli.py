@@ -15,10 +15,6 @@ from tui import __version__
 from tui.audit_cli import add_audit_parser
 from tui.cancel_cli import add_cancel_parser
 
-CONNECTION_FLAGS = ("profile", "base_url", "provider", "api_key_env", "interval", "read_only",
-                    "allow_insecure_http", "demo")
-
-
 def _positive_float(text: str) -> float:
     try:
         value = float(text)

@@ -6,6 +6,7 @@ Every string that came from the gateway passes through ``safe_text`` here.
 from __future__ import annotations
 
 from tui.api import Batch
+from tui.api.models import TIMESTAMP_FIELDS
 from tui.humanize import ago, count, local_time, percent
 from tui.textsafe import safe_text
 
@@ -65,8 +66,7 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         value = getattr(batch, label)
         if value:
             lines.append((label, safe_text(value, 300)))
-    for label in ("created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at",
-                  "expired_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at"):
+    for label in TIMESTAMP_FIELDS:
         value = getattr(batch, label)
         if value:
             lines.append((label, f"{local_time(value)}  ({ago(value, now)})"))

@@ -131,9 +131,6 @@ class Board:
     def tracked(self) -> list[TrackedBatch]:
         return list(self._batches.values())
 
-    def providers(self) -> set[str]:
-        return {key[0] for key in self._batches}
-
     # -- updates ----------------------------------------------------------------------
 
     def apply(self, batches: Iterable[Batch]) -> BoardChange:
@@ -172,10 +169,6 @@ class Board:
             tracked.cancel_message = message
             if state is CancelState.SENDING:
                 tracked.cancel_asked_at = self.clock()
-
-    def forget_provider(self, provider: str) -> None:
-        for key in [k for k in self._batches if k[0] == provider]:
-            del self._batches[key]
 
     # -- views ------------------------------------------------------------------------
 
