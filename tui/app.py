@@ -335,7 +335,7 @@ class BatchtopApp(App[int]):
             tracked = self.board.get(key)
             answer = outcome.answer
             if answer is not None:
-                self.board.apply([tracked.batch.updated_by(answer) if tracked else answer])
+                self.board.apply([answer.over(tracked.batch) if tracked else answer])
             self.board.set_cancel_state(key, CancelState.ACCEPTED)
             self.marks.discard(key)
         elif outcome.outcome == "refused":

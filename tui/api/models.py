@@ -300,19 +300,12 @@ class Batch(_Lenient):
         batch._raw = data
         return batch
 
-    def updated_by(self, partial: Batch) -> Batch:
-        """This batch with the fields ``partial`` carries laid over it.
-
-        Bifrost's cancel answer is a cut-down batch (id, status, counts, cancel times):
-        taking it as the whole batch would lose created_at, metadata and the rest.
-        """
-        return Batch.from_wire({**self._raw, **partial._raw}, self.provider)
-
     def over(self, earlier: Batch) -> Batch:
-        """This (list) view of a batch laid over an ``earlier``, fuller one (a retrieve).
+        """This partial view of a batch laid over an ``earlier``, fuller one.
 
-        List items can lack what a retrieve gave: Bedrock's counts, model fields. Until the
-        batch is fetched again, what was known is kept; everything the list does say wins.
+        List items can lack what a retrieve gave (Bedrock's counts, model fields), and
+        Bifrost's cancel answer is a cut-down batch (id, status, counts, cancel times).
+        What this view says wins; what it lacks is kept from before.
         """
         merged = {**earlier._raw, **self._raw}
         # A batch that has just finished must not wear its last live counts: they would be
