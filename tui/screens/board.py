@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.monitor import BatchKey
+from tui.textsafe import safe_text
 from tui.widgets.batch_table import BatchTable
 from tui.widgets.counts import CountStrip
 from tui.widgets.status import HeaderBar, ProviderStatusLine
@@ -111,7 +112,10 @@ class BoardScreen(Screen[None]):
             if len(app.board):  # type: ignore[attr-defined]
                 message = "No batch matches the filter. esc clears it, l toggles live only."
             elif any(h.last_ok_at is None for h in app.health.values()):  # type: ignore[attr-defined]
-                message = "Waiting for the gateway… (see the provider status below)"
+                causes = sorted({h.last_error.short for h in app.health.values()  # type: ignore[attr-defined]
+                                 if h.last_ok_at is None and h.last_error is not None})
+                message = "Waiting for the gateway… " + (
+                    f"so far: {safe_text(', '.join(causes), 120)}" if causes else "(see the provider status below)")
             else:
                 message = "The gateway reports no batches for these providers."
         if str(empty.render()) != message:
