@@ -465,3 +465,25 @@ async def test_resize_storm_keeps_the_board(sim: SimServer) -> None:
         assert app.is_running and app.internal_errors == []
         assert table_of(app).row_count == len(all_sim_keys(sim))
         assert table_of(app).selected_key == chosen
+
+
+async def test_demo_board_lives_in_the_simulators_time() -> None:
+    import argparse
+
+    from tui.session import start_demo_session
+
+    args = argparse.Namespace(demo=True, base_url=None, provider=None, api_key_env=None, interval=None,
+                              read_only=False, allow_insecure_http=False)
+    session = start_demo_session(args)
+    try:
+        sim = session.demo
+        sim.clock.advance(3600)  # where the 20x demo clock is after three real minutes
+        app = BatchtopApp(session)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await wait_for_polls(pilot, app, 4)
+            assert app.clock() == pytest.approx(sim.clock.now(), abs=5)
+            ages = [table_of(app).get_cell(f"{k[0]}\x00{k[1]}", "age").plain
+                    for k in app.board.sorted_keys(SortOrder.NEWEST)]
+            assert ages and not [a for a in ages if a.strip().startswith("in ")]  # none "in the future"
+    finally:
+        session.close()

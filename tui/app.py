@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import time
 import traceback
 from collections.abc import Callable, Iterable
 
@@ -64,7 +63,7 @@ class BatchtopApp(App[int]):
         self,
         session: Session,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         open_profile: SessionOpener | None = None,
         profile_names: Callable[[], list[str]] | None = None,
         audit: AuditLog | None = None,
@@ -73,10 +72,12 @@ class BatchtopApp(App[int]):
         # Quiet over SSH: nothing moves unless data changed.
         self.animation_level = "none"
         self.session = session
-        self.clock = clock
+        self._fixed_clock = clock
+        self.clock = clock or session.clock
+        """Wall time for ages, rates and ETAs; the demo's simulated time in the demo."""
         self._open_profile = open_profile
         self._profile_names = profile_names or (lambda: [session.profile_name])
-        self.board = Board(clock)
+        self.board = Board(self.clock)
         self.health: dict[str, ProviderHealth] = {}
         self.client: BifrostClient | None = None
         self.paused = False
@@ -396,6 +397,7 @@ class BatchtopApp(App[int]):
         await self._stop_polling()
         self._sessions_to_close.append(self.session)
         self.session = session
+        self.clock = self._fixed_clock or session.clock
         self.board = Board(self.clock)
         self.marks.clear()
         self.audit = AuditLog(self.audit.path, source="tui", session=self.audit.session,

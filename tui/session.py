@@ -7,6 +7,8 @@ profile and apply the overrides in exactly one way.
 from __future__ import annotations
 
 import argparse
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +54,12 @@ class Session:
             return self.label
         parts = urlsplit(self.profile.base_url)
         return parts.netloc or self.profile.base_url
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The time the batches live in: the wall clock, or the demo simulator's clock, which
+        runs 20x — so that ages, rates and ETAs agree with the batches' own timestamps."""
+        return self.demo.clock.now if self.demo is not None else time.time
 
     @property
     def tls_unverified(self) -> bool:
