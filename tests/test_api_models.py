@@ -190,114 +190,144 @@ def parse_both(body: dict[str, Any], provider: str = PROVIDER) -> Batch:
 # 1. provider shapes (tests/payloads)
 # --------------------------------------------------------------------------------------
 
-SINGLE_EXPECT: dict[str, tuple[str, dict[str, Any]]] = {
-    # file: (provider queried, subset of derived(batch) that must match)
-    "openai_in_progress.json": ("openai", {
-        "id": "batch_6f1c", "status": "in_progress", "finished": False, "outcome": "in_progress",
-        "known": True, "total_known": True, "total": 5000, "succeeded": 1830, "failed_count": 12,
-        "pending": 5000 - 1830 - 12, "done": 1842, "progress": 1842 / 5000,
-        "name": "nightly-eval", "finished_at": None, "model_asked": None, "model_used": None,
-    }),
-    "openai_completed.json": ("openai", {
-        "status": "completed", "finished": True, "outcome": "completed", "succeeded": 190,
-        "failed_count": 10, "pending": 0, "progress": 1.0, "name": "embed-corpus",
-        "finished_at": 1764003600, "model_asked": "text-embedding-3-small",
-        "model_used": "text-embedding-3-small-2024",
-    }),
-    "openai_failed_validation.json": ("openai", {
-        "status": "failed", "finished": True, "outcome": "failed", "known": False,
-        "succeeded": None, "pending": None, "progress": None, "finished_at": 1764000005,
-        "errors": [("invalid_json_line", "Line 3 is not valid JSON", None, 3),
-                   ("missing_required_parameter", "custom_id is required", "custom_id", 9)],
-    }),
-    "azure_old_gateway.json": ("azure", {
-        "status": "finalizing", "finished": False, "succeeded": 10, "pending": 0, "progress": 1.0,
-        "model_asked": "gpt-4o-mini", "model_used": "prod-gpt4o-mini",
-    }),
-    "anthropic_in_progress.json": ("anthropic", {
-        "status": "in_progress", "finished": False, "outcome": "in_progress", "total": 100,
-        "succeeded": 38, "failed_count": 2, "pending": 60, "done": 40, "progress": 0.4,
-    }),
-    "anthropic_ended_succeeded.json": ("anthropic", {
-        "status": "ended", "finished": True, "outcome": "completed", "succeeded": 97,
-        "failed_count": 3, "canceled_count": 0, "expired_count": 0, "pending": 0,
-        "progress": 1.0, "finished_at": 1764060000,
-    }),
-    "anthropic_ended_canceled.json": ("anthropic", {
-        "status": "ended", "finished": True, "outcome": "cancelled", "succeeded": 55,
-        "canceled_count": 40, "pending": 0, "progress": 1.0,
-    }),
-    "anthropic_ended_cancel_initiated.json": ("anthropic", {
-        # no canceled count (all had finished), but a cancel was asked for: cancelled
-        "status": "ended", "finished": True, "outcome": "cancelled", "canceled_count": 0,
-    }),
-    "anthropic_ended_expired.json": ("anthropic", {
-        "status": "ended", "finished": True, "outcome": "expired", "expired_count": 20,
-        "succeeded": 80, "pending": 0, "progress": 1.0,
-    }),
-    "anthropic_ended_errored.json": ("anthropic", {
-        "status": "ended", "finished": True, "outcome": "failed", "failed_count": 50,
-        "succeeded": 0, "pending": 0, "progress": 1.0,
-    }),
-    "gemini_in_progress.json": ("gemini", {
-        "id": "batches/123456789abcdef", "finished": False, "known": True, "total_known": False,
-        "succeeded": 120, "pending": None, "progress": None,
-        "model_asked": "gemini-2.5-flash", "model_used": "models/gemini-2.5-flash",
-    }),
-    "vertex_passthrough_status.json": ("vertex", {
-        "id": "projects/1234/locations/us-central1/batchPredictionJobs/5678",
-        "status": "JOB_STATE_PAUSED", "finished": False, "finished_at": None,
-        "succeeded": 4, "pending": 5,
-    }),
+# Each fixture in tests/payloads is what Bifrost's HTTP API sends for one provider and call,
+# derived from the gateway's Go source (its "source" field names the files); see
+# tests/payloads/README.md. These are the readings a person must see from each.
+
+EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
+    # core/providers/openai: completed counts the successes.
+    "openai_retrieve_in_progress.json": {
+        "status": "in_progress", "finished": False, "succeeded": 412, "failed_count": 3,
+        "pending": 1000 - 415, "progress": 415 / 1000, "counts_at_end": False, "name": "nightly-eval",
+    },
+    "openai_retrieve_completed.json": {
+        "status": "completed", "outcome": "completed", "succeeded": 988, "failed_count": 12,
+        "pending": 0, "progress": 1.0, "finished_at": 1764056520,
+    },
+    "openai_cancel.json": {"status": "cancelling", "finished": False, "succeeded": 436, "pending": 561},
+    "openai_list.json": [
+        {"status": "in_progress", "succeeded": 412, "progress": 415 / 1000},
+        {"status": "completed", "succeeded": 500, "pending": 0},
+    ],
+    # core/providers/anthropic/batch.go: counts frozen (all pending) until ended.
+    "anthropic_retrieve_in_progress.json": {
+        "object": "batch", "status": "in_progress", "finished": False, "counts_at_end": True,
+        "total": 500, "succeeded": 0, "failed_count": 0, "pending": 500, "progress": None,
+    },
+    "anthropic_retrieve_ended.json": {
+        "status": "ended", "outcome": "completed", "counts_at_end": False, "succeeded": 480,
+        "failed_count": 20, "pending": 0, "progress": 1.0, "finished_at": 1764061873,
+    },
+    "anthropic_retrieve_ended_canceled.json": {
+        "status": "ended", "outcome": "cancelled", "succeeded": 190, "failed_count": 10,
+        "canceled_count": 300, "pending": 0, "progress": 1.0,
+    },
+    "anthropic_cancel.json": {
+        "object": "message_batch", "status": "cancelling", "counts_at_end": True, "pending": 500,
+        "progress": None,
+    },
+    "anthropic_list.json": [
+        {"object": "batch", "status": "in_progress", "counts_at_end": True, "progress": None, "pending": 500},
+        {"status": "ended", "outcome": "completed", "succeeded": 118, "failed_count": 2, "progress": 1.0},
+    ],
+    # core/providers/bedrock/bedrock.go: no counts in lists; the manifest only at the end.
+    "bedrock_list.json": [
+        {"status": "in_progress", "known": False, "counts_at_end": True, "pending": None,
+         "progress": None, "name": "bifrost-batch-1764050000"},
+        {"status": "completed", "known": False, "counts_at_end": False, "pending": None, "progress": None},
+    ],
+    "bedrock_retrieve_in_progress.json": {
+        "status": "in_progress", "known": False, "counts_at_end": True, "succeeded": None, "pending": None,
+    },
+    "bedrock_retrieve_completed.json": {
+        "status": "completed", "outcome": "completed", "succeeded": 1000, "pending": 0, "progress": 1.0,
+        "finished_at": 1764058111,
+    },
+    "bedrock_retrieve_partially_completed.json": {
+        # PartiallyCompleted arrives as "failed", with the manifest's counts
+        "status": "failed", "outcome": "failed", "finished": True, "succeeded": 850, "failed_count": 150,
+        "pending": 0, "progress": 1.0, "finished_at": 1764058990,
+    },
+    "bedrock_cancel.json": {"status": "cancelling", "finished": False, "known": False, "counts_at_end": True},
+    # core/providers/gemini/gemini.go: completed counts failures too.
+    "gemini_list.json": [
+        {"status": "in_progress", "known": False, "counts_at_end": False, "pending": None},
+        {"status": "completed", "known": False},
+    ],
+    "gemini_retrieve_running.json": {
+        "status": "in_progress", "succeeded": 300, "failed_count": 100, "pending": 600, "done": 400,
+        "progress": 0.4,
+    },
+    "gemini_retrieve_all_failed.json": {
+        "status": "completed", "finished": True, "succeeded": 0, "failed_count": 50, "pending": 0,
+        "progress": 1.0,
+    },
+    "gemini_cancel.json": {"status": "cancelling", "known": False},
+    # core/providers/vertex: OpenAI-like counts, display_name, unmapped states passed through.
+    "vertex_list.json": [
+        {"status": "completed", "succeeded": 1000, "pending": 0},
+        {"status": "validating", "known": False},
+    ],
+    "vertex_retrieve_running.json": {
+        "status": "in_progress", "succeeded": 400, "failed_count": 5, "pending": 595,
+        "name": "nightly-eval-2025-11-25",
+    },
+    "vertex_retrieve_paused.json": {
+        "status": "JOB_STATE_PAUSED", "status_shown": "JOB_STATE_PAUSED", "finished": False,
+        "succeeded": 250, "pending": 748, "name": "nightly-eval-2025-11-25",
+    },
+    "vertex_cancel.json": {"status": "cancelling", "known": False},
+    # core/providers/utils/pagination.go BuildNextCursor
+    "list_key_exhausted.json": [
+        {"status": "completed", "succeeded": 200},
+        {"status": "expired", "outcome": "expired", "succeeded": 120, "expired_count": 180, "pending": 0},
+    ],
+    "list_empty_middle.json": [],
 }
 
-PAGE_EXPECT: dict[str, tuple[str, dict[str, Any], list[dict[str, Any]]]] = {
-    # file: (provider, page fields, per-item subsets of derived())
-    "bedrock_list_page.json": ("bedrock", {
-        "has_more": True, "next_cursor": "eyJrIjoxLCJjIjoibmV4dFRva2VuIn0=", "skipped": 0,
-        "first_id": None, "last_id": None,
-    }, [
-        {"status": "in_progress", "finished": False, "known": False, "total_known": False,
-         "succeeded": None, "pending": None, "progress": None, "done": None},
-        {"status": "completed", "finished": True, "known": False, "succeeded": None,
-         "pending": None, "progress": None, "finished_at": 1764040000},
-        {"status": "validating", "finished": False, "known": False, "pending": None},
-    ]),
-    "openai_list_page.json": ("openai", {
-        "has_more": True, "next_cursor": None, "first_id": "batch_c", "last_id": "batch_a",
-        "skipped": 0,
-    }, [
-        {"id": "batch_c", "status": "validating", "finished": False, "known": False},
-        {"id": "batch_b", "status": "cancelling", "finished": False, "pending": 30, "progress": 0.25},
-        # finished: the 27 requests that never ran are no longer pending, they were cancelled
-        {"id": "batch_a", "status": "cancelled", "finished": True, "outcome": "cancelled",
-         "finished_at": 1764050160, "pending": 0, "canceled_count": 27, "succeeded": 12},
-    ]),
-    "anthropic_list_last_page.json": ("anthropic", {
-        "has_more": False, "next_cursor": None, "skipped": 0,
-    }, [
-        {"status": "canceled", "finished": True, "outcome": "cancelled", "canceled_count": 2,
-         "pending": 0, "progress": 1.0},
-    ]),
-}
+
+def fixture(name: str) -> dict[str, Any]:
+    data = load(name)
+    assert data["source"], f"{name} must name the Bifrost source it was derived from"
+    return data
 
 
-def test_every_payload_file_has_expectations() -> None:
-    files = {p.name for p in PAYLOADS.glob("*.json")}
-    assert files == set(SINGLE_EXPECT) | set(PAGE_EXPECT)
+def readings(batch: Batch) -> dict[str, Any]:
+    return {**derived(batch), "object": batch.object, "counts_at_end": batch.counts_at_end,
+            "status_shown": batch.status_shown}
 
 
-@pytest.mark.parametrize("name", sorted(SINGLE_EXPECT))
-def test_provider_batch_shape(name: str) -> None:
-    provider, expect = SINGLE_EXPECT[name]
-    body = load(name)
-    batch = parse_both(body, provider)
-    values = assert_batch_sane(batch, provider)
+def check(values: dict[str, Any], expect: dict[str, Any], where: str) -> None:
     for field, value in expect.items():
         if isinstance(value, float):
-            assert values[field] == pytest.approx(value), field
+            assert values[field] == pytest.approx(value), f"{where}: {field}"
         else:
-            assert values[field] == value, field
+            assert values[field] == value, f"{where}: {field}"
+
+
+def test_every_batch_fixture_has_expectations() -> None:
+    batch_fixtures = {p.name for p in PAYLOADS.glob("*.json") if load(p.name)["call"] != "error"}
+    assert batch_fixtures == set(EXPECT)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_fixture_reads_as_the_gateway_means_it(name: str) -> None:
+    data = fixture(name)
+    provider, body, expect = data["provider"], data["body"], EXPECT[name]
+    if data["call"] == "list":
+        page = _parse_page(body, provider)
+        assert page.skipped == 0
+        assert isinstance(expect, list) and len(page.data) == len(expect)
+        for index, (batch, item_expect) in enumerate(zip(page.data, expect, strict=True)):
+            assert_batch_sane(batch, provider)
+            check(readings(batch), item_expect, f"{name}[{index}]")
+        assert page.has_more is bool(body.get("has_more"))
+        assert page.next_cursor == body.get("next_cursor")
+        return
+    assert isinstance(expect, dict)
+    batch = parse_both(body, provider)
+    assert_batch_sane(batch, provider)
+    check(readings(batch), expect, name)
     # as_wire is the object as sent plus provider and the derived counts
     wire = batch.as_wire()
     for field, value in body.items():
@@ -308,25 +338,26 @@ def test_provider_batch_shape(name: str) -> None:
             assert wire["request_counts"][field] == value
 
 
-@pytest.mark.parametrize("name", sorted(PAGE_EXPECT))
-def test_provider_list_page_shape(name: str) -> None:
-    provider, page_expect, items_expect = PAGE_EXPECT[name]
-    page = _parse_page(load(name), provider)
-    assert isinstance(page, BatchPage)
-    for field, value in page_expect.items():
-        assert getattr(page, field) == value, field
-    assert len(page.data) == len(items_expect)
-    for batch, expect in zip(page.data, items_expect, strict=True):
-        values = assert_batch_sane(batch, provider)
-        for field, value in expect.items():
-            if isinstance(value, float):
-                assert values[field] == pytest.approx(value), field
-            else:
-                assert values[field] == value, field
+@pytest.mark.parametrize(("name", "unsupported", "words"), [
+    ("error_unsupported.json", True, "batch_list is not supported by mistral provider"),
+    ("error_unsupported_old.json", True, "batch_list is not supported by mistral provider"),
+    ("error_missing_provider.json", False, "provider query parameter is required"),
+    ("error_rate_limited.json", False, "Rate limit reached for requests"),
+    ("error_upstream_cause.json", False, "dial tcp 162.159.140.245:443: connect: connection refused"),
+    ("error_invalid_cursor.json", False, "invalid pagination cursor (failed to unmarshal cursor"),
+])
+def test_error_fixtures(name: str, unsupported: bool, words: str) -> None:
+    data = fixture(name)
+    raw = json.dumps(data["body"]).encode()
+    err = _http_error(data["http_status"], raw, httpx.Headers({}), data["provider"] or "openai")
+    assert err.is_unsupported is unsupported
+    assert words in err.message
+    assert err.message.startswith(f"{data['http_status']}: ")
 
 
 def test_bedrock_all_zero_counts_wire_keeps_total_and_nulls_derived() -> None:
-    page = _parse_page(load("bedrock_list_page.json"), "bedrock")
+    data = fixture("bedrock_list.json")
+    page = _parse_page(data["body"], "bedrock")
     for batch in page.data:
         assert batch.id.startswith("arn:aws:bedrock:")
         counts = batch.as_wire()["request_counts"]
@@ -367,12 +398,14 @@ def test_openai_finished_batches_have_nothing_pending(status: str, pending: int,
 
 
 def test_gemini_total_zero_with_completions_is_unknown_total() -> None:
+    """Not a shape Bifrost sends (total = requestCount), but a lenient reading of it: the
+    total is unknown, and Gemini's completed still counts the failures."""
     batch = parse_both(batch_of(id="batches/xyz", request_counts={"total": 0, "completed": 7, "failed": 1}),
                        "gemini")
     counts = batch.request_counts
     assert counts.known and not counts.total_known
     assert counts.pending is None and counts.progress is None
-    assert counts.succeeded == 7 and counts.failed_count == 1
+    assert counts.succeeded == 6 and counts.failed_count == 1 and counts.done == 7
     assert batch.as_wire()["request_counts"]["total"] == 0  # as sent
     assert batch.as_wire()["request_counts"]["pending"] is None
 
@@ -408,8 +441,11 @@ STATUS_CASES = (
 
 
 def test_design_status_sets() -> None:
+    """core/schemas/batch.go BatchStatus constants; "deleted" (BatchStatusDeleted, Gemini and
+    Vertex delete answers) never runs again."""
     assert LIVE_STATUSES == {"validating", "in_progress", "finalizing", "cancelling"}
-    assert FINISHED_STATUSES == {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
+    assert FINISHED_STATUSES == {"completed", "failed", "expired", "cancelled", "canceled", "ended",
+                                 "deleted"}
     assert KNOWN_STATUSES == LIVE_STATUSES | FINISHED_STATUSES
 
 
@@ -879,9 +915,11 @@ def test_nan_literals_do_not_leak_into_wire_json() -> None:
 
 
 def _corpus_bodies() -> list[tuple[str, Any]]:
-    bodies: list[tuple[str, Any]] = [(name, load(name)) for name in sorted(SINGLE_EXPECT)]
-    bodies += [(f"{name}[{i}]", item) for name in sorted(PAGE_EXPECT)
-               for i, item in enumerate(load(name)["data"])]
+    bodies: list[tuple[str, Any]] = []
+    for name in sorted(EXPECT):
+        body = load(name)["body"]
+        items = body["data"] if load(name)["call"] == "list" else [body]
+        bodies += [(f"{name}[{i}]", item) for i, item in enumerate(items)]
     bodies += [(f"count-total-{v!r}"[:40], batch_of(request_counts=counts_of(total=v))) for v, _ in COUNT_VALUES]
     bodies += [(f"unreadable-{label}", body) for label, body in UNREADABLE]
     bodies += [(f"hostile-{label}", batch_of(id=s, metadata={s: s})) for label, s in HOSTILE_STRINGS.items()]
@@ -907,14 +945,14 @@ def test_corpus_parses_or_fails_cleanly(label: str, body: Any) -> None:
 
 
 def test_as_wire_does_not_alter_the_parsed_body() -> None:
-    body = load("openai_in_progress.json")
+    body = load("openai_retrieve_in_progress.json")["body"]
     snapshot = json.dumps(body, sort_keys=True)
     batch = _parse_batch(body, "openai")
     wire = batch.as_wire()
     wire["request_counts"]["total"] = -1
     wire["status"] = "changed"
     assert json.dumps(body, sort_keys=True) == snapshot
-    assert batch.as_wire()["request_counts"]["total"] == 5000
+    assert batch.as_wire()["request_counts"]["total"] == 1000
 
 
 # --------------------------------------------------------------------------------------
@@ -999,6 +1037,20 @@ def test_error_bodies(label: str, status: int, raw: bytes, message: str | None,
         (400, b'{"type": "unsupported_operation", "error": {"message": "no"}}', False, False, True, False),
         (404, b"", False, False, False, True),
         (500, b"", False, False, False, False),
+        # core/providers/utils/utils.go NewUnsupportedOperationError: newer gateways put
+        # unsupported_operation in error.code (no type, no status_code)…
+        (400, b'{"is_bifrost_error": false, "error": {"code": "unsupported_operation",'
+              b' "message": "batch_list is not supported by mistral provider"}}', False, False, True, False),
+        # …older ones send only the message.
+        (400, b'{"is_bifrost_error": false, "error": {"message": "batch_list is not supported by'
+              b' mistral provider"}}', False, False, True, False),
+        (400, b'{"error": {"message": "batch_cancel is not supported by my-custom.gw provider"}}',
+         False, False, True, False),
+        # A message merely mentioning support is not the gateway's unsupported error.
+        (400, b'{"error": {"message": "tools are not supported by this model, see batch_list"}}',
+         False, False, False, False),
+        (499, b"", False, False, False, False),
+        (504, b"", False, False, False, False),
     ],
 )
 def test_error_classification(status: int, raw: bytes, auth: bool, rate: bool, unsupported: bool,
@@ -1008,6 +1060,28 @@ def test_error_classification(status: int, raw: bytes, auth: bool, rate: bool, u
         auth, rate, unsupported, not_found)
     if auth:
         assert "key rejected" in err.short
+
+
+def test_underlying_cause_is_shown_beside_the_message() -> None:
+    """core/schemas/bifrost.go ErrorField.MarshalJSON writes the underlying Go error as
+    ``error.error``: shown after the message, where it names the real cause."""
+    raw = (b'{"is_bifrost_error": true, "status_code": 504, "error": {"message": "request timed out",'
+           b' "error": "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"}}')
+    err = _http_error(504, raw, httpx.Headers({}), "openai")
+    assert err.message == ("504: request timed out (context deadline exceeded "
+                           "(Client.Timeout exceeded while awaiting headers))")
+
+
+def test_cause_alone_is_the_message() -> None:
+    err = _http_error(502, b'{"error": {"message": "", "error": "dial tcp 10.0.0.7:443: connection refused"}}',
+                      httpx.Headers({}), "openai")
+    assert err.message == "502: dial tcp 10.0.0.7:443: connection refused"
+
+
+@pytest.mark.parametrize(("status", "words"), [(499, "cancelled before the gateway answered"),
+                                               (504, "gateway timeout")])
+def test_499_and_504_have_words_of_their_own(status: int, words: str) -> None:
+    assert words in _http_error(status, b"", httpx.Headers({}), "openai").message
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ import pytest
 from clihelp import Result, cli, run_cli, run_in_pty
 from tui.cli import build_parser
 from tui.session import open_session
-from tui.sim import SimServer
+from tui.sim import FaultRule, SimServer
 
 REPO = Path(__file__).resolve().parent.parent
 START = 1_764_050_000
@@ -252,14 +252,22 @@ def test_cancel_same_id_twice_is_sent_once(capsys, sim: SimServer, url: str) -> 
     assert total_cancels(sim) == 1
 
 
-def test_cancel_finished_batch_is_reported_and_not_sent(capsys, sim: SimServer, url: str) -> None:
+def test_cancel_finished_batch_is_reported_not_sent_and_exit_1(capsys, sim: SimServer, url: str) -> None:
+    """Issue 8: a batch that already finished was not cancelled — exit 1, saying why."""
     batch_id = first_id(sim, "openai", {"completed"})
     result = cli(capsys, "cancel", batch_id, "--yes", "--provider", "openai", "--base-url", url)
-    assert result.code == 0, result.err
-    assert batch_id in result.out
-    assert "completed" in result.out
+    assert result.code == 1, result.err
+    assert f"{batch_id}: already completed; not cancelled, nothing sent" in result.err
     assert "nothing to cancel" in result.out
     assert total_cancels(sim) == 0
+
+
+def test_cancel_refused_by_the_gateway_is_exit_1(capsys, sim: SimServer, url: str) -> None:
+    batch_id = first_id(sim, "openai", {"in_progress"})
+    sim.faults.add(FaultRule("status", status=409, path="/v1/batches/", method="POST"))
+    result = cli(capsys, "cancel", batch_id, "--yes", "--provider", "openai", "--base-url", url)
+    assert result.code == 1, result.out + result.err
+    assert "409" in result.err
 
 
 def test_cancel_mixed_live_finished_unknown(capsys, sim: SimServer, url: str) -> None:
@@ -400,13 +408,13 @@ def test_right_key_is_exit_0(capsys, monkeypatch, keyed_sim: SimServer) -> None:
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--provider", "opnai"], "opnai"),
+        (["--provider", "open ai"], "'open ai' is not a provider name"),
         (["--provider", "openai", "--interval", "0"], "--interval"),
         (["--provider", "openai", "--interval", "-1"], "--interval"),
         (["--provider", "openai", "--interval", "abc"], "--interval"),
         (["--provider", "openai", "--profile", "nope"], "nope"),
     ],
-    ids=["unknown-provider", "interval-0", "interval-negative", "interval-abc", "unknown-profile"],
+    ids=["malformed-provider", "interval-0", "interval-negative", "interval-abc", "unknown-profile"],
 )
 def test_usage_errors_are_exit_2(url: str, args: list[str], needle: str) -> None:
     result = run_cli("list", "--base-url", url, *args)

@@ -185,14 +185,12 @@ def test_every_profile_field_is_described():
             id="missing-base-url",
         ),
         pytest.param(
-            profile_text().replace('["openai"]', '["openai", "opnai"]'),
+            profile_text().replace('["openai"]', '["openai", "open ai"]'),
             [
                 "line 3, profile 'prod', field 'providers'",
-                "'opnai'",
-                "did you mean 'openai'?",
-                "anthropic",
+                "'open ai' is not a provider name",
             ],
-            id="unknown-provider",
+            id="malformed-provider",
         ),
         pytest.param(
             profile_text().replace('["openai"]', "[]"),
@@ -592,8 +590,8 @@ def test_inline_key_survives_overrides(tmp_path):
         (ProfileOverrides(interval=0), "--interval must be a number greater than 0"),
         (ProfileOverrides(interval=-1), "--interval must be a number greater than 0"),
         (
-            ProfileOverrides(providers=["opnai"]),
-            "--provider must name providers Bifrost knows: 'opnai'",
+            ProfileOverrides(providers=["open/ai"]),
+            "--provider must name providers: 'open/ai' is not a provider name",
         ),
         (
             ProfileOverrides(base_url="bifrost.example.com"),
@@ -721,7 +719,7 @@ def test_interrupt_during_write_cleans_up(tmp_path, monkeypatch):
     [
         (
             "lab",
-            {"base_url": "https://x.example", "providers": ["opnai"]},
+            {"base_url": "https://x.example", "providers": ["op nai"]},
             "profile 'lab', field 'providers'",
         ),
         ("lab", {"providers": ["openai"]}, "profile 'lab': base_url is required"),
@@ -808,3 +806,29 @@ def test_set_default_profile(tmp_path):
     with pytest.raises(ConfigError) as caught:
         set_default_profile(path, "nope")
     assert_readable(caught.value, "no profile 'nope'")
+
+
+# -- providers are an open set (issue 8) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["siliconflow", "my-gateway.custom_1", "opnai"])
+def test_unknown_provider_is_accepted_with_a_warning(name):
+    """Bifrost keeps adding batch providers (gigachat, siliconflow, …) and deployments name
+    custom ones: a name batchtop does not know is a warning, never a refusal."""
+    _, profile = select_profile(config_with("prod"), "prod", ProfileOverrides(providers=["openai", name]))
+    assert profile.providers == ["openai", name]
+    warnings = profile.provider_warnings()
+    assert len(warnings) == 1
+    assert f"'{name}' is not one batchtop knows" in warnings[0]
+    assert "OpenAI-shaped" in warnings[0]
+
+
+def test_unknown_provider_warning_suggests_the_close_one():
+    _, profile = select_profile(config_with("prod"), "prod", ProfileOverrides(providers=["opnai"]))
+    assert "did you mean 'openai'?" in profile.provider_warnings()[0]
+
+
+def test_known_providers_give_no_warning():
+    _, profile = select_profile(config_with("prod"), "prod",
+                                ProfileOverrides(providers=["openai", "gemini", "vertex", "gigachat"]))
+    assert profile.provider_warnings() == []

@@ -148,3 +148,113 @@ def test_stale_description_names_age_reason_and_retry() -> None:
     health.succeeded(100.0)
     health.failed(140.0, GatewayError("x", short="503 from gateway"))
     assert health.describe(140.0) == "stale 40s · 503 from gateway · retry in 8s"
+
+
+# -- counts at end: Anthropic and Bedrock (issue 8) -------------------------------------------
+
+
+def anthropic_running(batch_id: str, total: int = 500, created: int = 1_000_000 - 7200,
+                      expires: int | None = 1_000_000 + 3600 * 20) -> Batch:
+    """A running Anthropic batch as Bifrost sends it (core/providers/anthropic/batch.go
+    ToBifrostBatchRetrieveResponse): processing = total, so total N, completed 0, failed 0,
+    pending N — and so until the batch has ended."""
+    body = {"id": batch_id, "object": "batch", "status": "in_progress", "processing_status": "in_progress",
+            "created_at": created, "request_counts": {"total": total, "completed": 0, "failed": 0,
+                                                      "pending": total}}
+    if expires is not None:
+        body["expires_at"] = expires
+    return Batch.from_wire(body, "anthropic")
+
+
+def test_counts_at_end_batch_never_stalls_and_has_no_rate_or_eta() -> None:
+    clock = Clock()
+    board = Board(clock)
+    for _ in range(20):  # an hour and a half of polls with the counts standing still
+        board.apply([anthropic_running("msgbatch_a")])
+        clock.now += 300
+    tracked = board.get(("anthropic", "msgbatch_a"))
+    assert tracked.batch.counts_at_end
+    assert tracked.batch.request_counts.progress is None  # not 0 %
+    assert tracked.batch.request_counts.pending == 500  # what the gateway says is pending
+    assert not tracked.stalled(clock.now)
+    assert tracked.rate_per_minute() is None and tracked.eta_seconds() is None
+    assert tracked.running_for(clock.now) == pytest.approx(clock.now - (1_000_000 - 7200))
+    assert tracked.time_left(clock.now) == pytest.approx(1_000_000 + 3600 * 20 - clock.now)
+
+
+def test_an_openai_batch_standing_still_does_stall() -> None:
+    """The same stillness from a provider whose counts move is a stall: the rule is the
+    provider's, not a blanket exemption."""
+    clock = Clock()
+    board = Board(clock)
+    for _ in range(5):
+        board.apply([openai("a", 100)])
+        clock.now += 300
+    assert board.get(("openai", "a")).stalled(clock.now)
+
+
+def test_counts_at_end_batch_that_ended_reads_its_final_counts() -> None:
+    clock = Clock()
+    board = Board(clock)
+    board.apply([anthropic_running("msgbatch_a", total=100)])
+    clock.now += 60
+    ended = Batch.from_wire({"id": "msgbatch_a", "object": "batch", "status": "ended",
+                             "processing_status": "ended", "created_at": 1,
+                             "completed_at": int(clock.now),
+                             "request_counts": {"total": 100, "completed": 97, "failed": 3,
+                                                "succeeded": 97}}, "anthropic")
+    board.apply([ended])
+    tracked = board.get(("anthropic", "msgbatch_a"))
+    assert not tracked.batch.counts_at_end
+    assert tracked.batch.request_counts.progress == 1.0
+    assert tracked.batch.outcome == "completed"
+    assert tracked.time_left(clock.now) is None and tracked.running_for(clock.now) is None
+
+
+def test_bedrock_running_job_is_counts_at_end_too() -> None:
+    """core/providers/bedrock/bedrock.go BatchRetrieve: counts come from the job's output
+    manifest, which exists only when the job has ended (zeros until then)."""
+    running = Batch.from_wire({"id": "arn:aws:bedrock:us-east-1:1:model-invocation-job/x", "object": "batch",
+                               "status": "in_progress",
+                               "request_counts": {"total": 0, "completed": 0, "failed": 0}}, "bedrock")
+    assert running.counts_at_end and not running.request_counts.known
+
+
+def test_gemini_progress_counts_failures_once() -> None:
+    """core/providers/gemini/gemini.go batchRetrieveByKey: completed = requestCount -
+    pendingRequestCount (failures included), failed = completed - successful. 300 ok, 100
+    failed, 600 pending is 40 % done, not 50 %."""
+    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "in_progress",
+                             "request_counts": {"total": 1000, "completed": 400, "failed": 100,
+                                                "succeeded": 300, "pending": 600}}, "gemini")
+    counts = batch.request_counts
+    assert counts.progress == pytest.approx(0.4)
+    assert (counts.succeeded, counts.failed_count, counts.pending, counts.done) == (300, 100, 600, 400)
+    assert Totals.of([batch]) == Totals(pending=600, succeeded=300, failed=100)
+
+
+def test_gemini_all_failed_has_none_succeeded() -> None:
+    """Gemini omits succeeded when it is 0 (omitempty): completed 50, failed 50 means 0 ok."""
+    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "completed", "done": True,
+                             "request_counts": {"total": 50, "completed": 50, "failed": 50}}, "gemini")
+    counts = batch.request_counts
+    assert (counts.succeeded, counts.failed_count, counts.pending, counts.progress) == (0, 50, 0, 1.0)
+
+
+def test_unknown_provider_reads_openai_shaped() -> None:
+    batch = Batch.from_wire({"id": "b1", "status": "in_progress",
+                             "request_counts": {"total": 100, "completed": 40, "failed": 10}}, "siliconflow")
+    counts = batch.request_counts
+    assert not batch.traits.known and not batch.counts_at_end
+    assert (counts.succeeded, counts.done, counts.pending) == (40, 50, 50)
+
+
+def test_gemini_cancelled_batch_has_nothing_pending() -> None:
+    """A cancelled Gemini batch keeps its last pendingRequestCount on the wire; what never
+    ran was cancelled, not still pending."""
+    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "cancelled", "done": True,
+                             "request_counts": {"total": 1000, "completed": 400, "failed": 100,
+                                                "succeeded": 300, "pending": 600}}, "gemini")
+    counts = batch.request_counts
+    assert (counts.pending, counts.canceled_count, counts.succeeded) == (0, 600, 300)
+    assert counts.progress == 1.0

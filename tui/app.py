@@ -100,6 +100,8 @@ class BatchtopApp(App[int]):
 
     def on_mount(self) -> None:
         self.push_screen(BoardScreen())
+        for warning in self.session.profile.provider_warnings():
+            self.notify(warning, severity="warning", timeout=10)
         self._status_timer = self.set_interval(1.0, self._tick_status, pause=True)
         self._start_polling()
 
@@ -159,7 +161,7 @@ class BatchtopApp(App[int]):
                 self.board.apply(result.batches)
                 for key in result.gone:
                     self.board.mark_gone(key)
-                health.succeeded(self.clock())
+                health.succeeded(self.clock(), note=result.listing_note)
                 self._guarded(self._board_changed)
             self.polls_completed += 1
             self._guarded(self._status_changed)
@@ -317,7 +319,7 @@ class BatchtopApp(App[int]):
         elif report.outcomes:
             outcome = report.outcomes[0]
             if outcome.outcome == "accepted" and outcome.answer is not None:
-                self.notify(f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_word, 30)}",
+                self.notify(f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_shown, 30)}",
                             title="Cancel accepted", timeout=6)
             else:
                 title = "Cancel refused" if outcome.outcome == "refused" else "Cancel failed"

@@ -93,8 +93,8 @@ async def _select(session: Session, provider: str, args: argparse.Namespace) -> 
             except ValueError as exc:
                 raise ConfigError(f"--created-after: {exc}") from None
             listing = await client.list_batches(provider)
-            if listing.truncated:
-                problems.append(f"only the newest {len(listing.batches)} batches were listed")
+            if (shortfall := listing.shortfall()) is not None:
+                problems.append(shortfall)
             chosen = [b for b in listing.batches if matches(b, statuses=statuses, metadata=metadata, created_after=after)]
             return chosen, problems
 
@@ -161,9 +161,19 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
     for problem in problems:
         _err(f"{provider} {problem}")
     live, skipped = unique_live(chosen)
+    not_cancelled = 0
     for batch in skipped:
-        print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; skipped")
-    exit_code = EXIT_API if problems and not args.all else EXIT_OK
+        if args.all:
+            print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; skipped")
+        elif batch.finished:
+            # Named on the command line but already over: it was not cancelled, and says so.
+            not_cancelled += 1
+            _err(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; "
+                 "not cancelled, nothing sent")
+        else:
+            print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.status_shown, 30)}; "
+                  "nothing sent")
+    exit_code = EXIT_API if (problems or not_cancelled) and not args.all else EXIT_OK
     if not live:
         print("nothing to cancel")
         return exit_code
@@ -190,7 +200,7 @@ async def _send(session: Session, live: list[Batch], audit: AuditLog) -> CancelR
     def arrived(outcome: CancelOutcome) -> None:
         where = f"{outcome.batch.provider} {safe_text(outcome.batch.id)}"
         if outcome.outcome == "accepted":
-            status = safe_text(outcome.answer.status_word, 20) if outcome.answer else "?"
+            status = safe_text(outcome.answer.status_shown, 20) if outcome.answer else "?"
             print(f"{where}: accepted → {status}", flush=True)
         else:
             extra = f" ({outcome.sent_words})" if outcome.outcome == "failed" else ""

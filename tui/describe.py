@@ -19,6 +19,7 @@ STATUS_GLYPHS = {
     "failed": "✗",
     "expired": "⊘",
     "cancelled": "■",
+    "deleted": "⌫",
 }
 UNKNOWN_GLYPH = "?"
 
@@ -27,8 +28,14 @@ def status_glyph(batch: Batch) -> str:
     return STATUS_GLYPHS.get(batch.outcome, UNKNOWN_GLYPH)
 
 
+COUNTS_AT_END = "counts at end"
+"""How a running batch of a provider that reports counts only when it ends reads."""
+
+
 def progress_text(batch: Batch) -> str:
     counts = batch.request_counts
+    if batch.counts_at_end:
+        return COUNTS_AT_END
     if not counts.known:
         return "—"
     if not counts.total_known:
@@ -38,7 +45,7 @@ def progress_text(batch: Batch) -> str:
 
 def status_text(batch: Batch) -> str:
     outcome = batch.outcome
-    word = safe_text(batch.status_word, 20)
+    word = safe_text(batch.status_shown, 40)
     return word if outcome == batch.status_word else f"{word}:{safe_text(outcome, 12)}"
 
 
@@ -52,8 +59,11 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
     ]
     if batch.name:
         lines.append(("name", safe_text(batch.name, 200)))
+    progress = progress_text(batch)
+    if batch.counts_at_end:
+        progress += f" — {batch.traits.why}"
     lines += [
-        ("progress", progress_text(batch)),
+        ("progress", progress),
         ("total", count(c.total) if c.total_known else "—"),
         ("pending", count(c.pending)),
         ("succeeded", count(c.succeeded)),
@@ -62,7 +72,8 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         ("expired", count(c.expired_count)),
     ]
     for label in ("processing_status", "endpoint", "completion_window", "input_file_id",
-                  "output_file_id", "error_file_id", "results_url", "operation_name"):
+                  "output_file_id", "error_file_id", "results_url", "operation_name",
+                  "display_name"):
         value = getattr(batch, label)
         if value:
             lines.append((label, safe_text(value, 300)))

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         if command == "audit":
             return run_audit(args)
         session = open_session(args)
+        for warning in session.profile.provider_warnings():
+            _err(f"warning: {warning}")
         if session.tls_unverified:
             _err(f"warning: TLS verification is off for profile '{session.profile_name}' "
                  "(verify_tls = false): the gateway's identity is not checked")
@@ -103,8 +105,8 @@ def _list(args: argparse.Namespace, session: Session) -> int:
             _err(f"{provider}: {safe_text(result.message, 300)}")
             continue
         batches.extend(result.batches)
-        if result.truncated:
-            _err(f"{provider}: stopped after {result.pages} pages; older batches not listed")
+        if (shortfall := result.shortfall()) is not None:
+            _err(shortfall)
         if result.skipped:
             _err(f"{provider}: {result.skipped} unreadable item(s) in the gateway's answer left out")
     if failed == len(results):

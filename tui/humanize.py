@@ -22,6 +22,17 @@ def duration(seconds: float | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def short_duration(seconds: float | None) -> str:
+    """The leading unit only, for narrow cells: ``42s``, ``12m``, ``3h``, ``2d``."""
+    if seconds is None or seconds != seconds:
+        return "—"
+    seconds = max(int(seconds), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def ago(timestamp: float | None, now: float) -> str:
     """``12m ago``; ``in 5m`` for the future; ``—`` when unknown."""
     if timestamp is None:

@@ -44,8 +44,30 @@ class BatchListing:
     pages: int = 0
     truncated: bool = False
     """True when the page cap stopped the walk before the gateway's last page."""
+    repeated: bool = False
+    """True when a "next" page brought only batches already listed (or a cursor already
+    followed): the gateway does not pass ``after`` on to this provider (Bifrost reads
+    AfterID/PageToken for anthropic, bedrock and gemini, which /v1/batches never fills),
+    so only the newest batches are known."""
     skipped: int = 0
     """Items the gateway sent that were not readable batch objects."""
+
+    @property
+    def complete(self) -> bool:
+        """True when every batch the gateway holds for this provider was listed."""
+        return not (self.truncated or self.repeated)
+
+    def shortfall(self, *, named: bool = True) -> str | None:
+        """One line on why the listing is not complete, or None when it is; ``named``
+        starts it with the provider ("anthropic: …")."""
+        if self.repeated:
+            text = (f"the gateway returned only the newest {len(self.batches)} batches "
+                    "(its next page repeats the first)")
+        elif self.truncated:
+            text = f"only the newest {len(self.batches)} batches listed (stopped after {self.pages} pages)"
+        else:
+            return None
+        return f"{self.provider}: {text}" if named else text
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -148,7 +170,13 @@ class BifrostClient:
     async def list_batches(
         self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP
     ) -> BatchListing:
-        """Every batch of ``provider``, newest first, following ``next_cursor`` page by page."""
+        """Every batch of ``provider``, newest first, following ``next_cursor`` page by page.
+
+        Bifrost walks a provider's keys one after another (core/providers/utils/pagination.go
+        BuildNextCursor): a key without batches gives an empty page with ``has_more`` and a
+        cursor for the next key, which is not the end. A page of batches already listed, or
+        a cursor already followed, means the gateway ignored ``after``: stop, and say so.
+        """
         listing = BatchListing(provider)
         seen: set[str] = set()
         cursors: set[str] = set()
@@ -157,15 +185,20 @@ class BifrostClient:
             page = await self.list_page(provider, limit=limit, after=after)
             listing.pages += 1
             listing.skipped += page.skipped
-            for batch in page.data:
-                if batch.id not in seen:
-                    seen.add(batch.id)
-                    listing.batches.append(batch)
+            fresh = [batch for batch in page.data if batch.id not in seen]
+            if page.data and not fresh:
+                listing.repeated = True
+                return listing
+            for batch in fresh:
+                seen.add(batch.id)
+                listing.batches.append(batch)
             if not page.has_more:
                 return listing
             after = page.next_cursor or page.last_id or (page.data[-1].id if page.data else None)
-            # A cursor seen before would loop forever; an empty page with has_more likewise.
-            if not after or after in cursors or not page.data:
+            if not after:
+                return listing  # "more" with no way to ask for it: nothing else to do
+            if after in cursors:
+                listing.repeated = True
                 return listing
             if listing.pages >= page_cap:
                 listing.truncated = True
@@ -303,21 +336,26 @@ def _http_error(
     status: int, raw: bytes, headers: httpx.Headers, provider: str
 ) -> GatewayHTTPError:
     retry_after = parse_retry_after(headers.get("retry-after"))
-    error_type: str | None = None
-    message: str | None = None
+    body: GatewayErrorBody | None = None
     try:
         body = GatewayErrorBody.model_validate(decode_json(raw))
-        error_type, message = body.error_type, body.message
     except (ValueError, ValidationError, TypeError, RecursionError):
         pass
+    message = (body.message or "").strip() if body else ""
+    cause = (body.cause or "").strip() if body else ""
     if not message:
-        message = _default_message(status)
+        message = cause or _default_message(status)
+    elif cause and cause not in message:
+        # error.error is the underlying cause ("dial tcp …: connection refused"): worth a look.
+        message = f"{message} ({cause})"
     return GatewayHTTPError(
         f"{status}: {message}",
         status=status,
-        error_type=error_type,
+        error_type=body.error_type if body else None,
+        error_code=body.code if body else None,
         retry_after=retry_after,
         provider=provider,
+        unsupported=body.unsupported if body else False,
     )
 
 
@@ -329,6 +367,7 @@ def _default_message(status: int) -> str:
         404: "not found",
         409: "conflict",
         429: "rate limited",
+        499: "request cancelled before the gateway answered",
         500: "gateway internal error",
         502: "bad gateway (upstream provider failed)",
         503: "gateway unavailable",

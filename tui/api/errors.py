@@ -16,10 +16,12 @@ class GatewayError(Exception):
         *,
         status: int | None = None,
         error_type: str | None = None,
+        error_code: str | None = None,
         retry_after: float | None = None,
         provider: str | None = None,
         short: str | None = None,
         sent: bool | None = True,
+        unsupported: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -29,8 +31,11 @@ class GatewayError(Exception):
         None: unknown (the connection broke after sending); True: it answered."""
         self.status = status
         self.error_type = error_type
+        self.error_code = error_code
+        """``error.code`` as the gateway sent it ("unsupported_operation", "429", …)."""
         self.retry_after = retry_after
         self.provider = provider
+        self.unsupported = unsupported
 
     @property
     def short(self) -> str:
@@ -67,7 +72,9 @@ class GatewayHTTPError(GatewayError):
 
     @property
     def is_unsupported(self) -> bool:
-        return self.error_type == "unsupported_operation"
+        """The gateway cannot do this call for this provider (``unsupported_operation``, in
+        ``error.code``, ``error.type`` or, from older gateways, only the message)."""
+        return self.unsupported or "unsupported_operation" in (self.error_type, self.error_code)
 
     @property
     def short(self) -> str:

@@ -11,14 +11,21 @@ becomes "unknown" instead of failing the whole batch. Only a missing/non-string 
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
+from tui.api.providers import ProviderTraits, traits
+
 # Live: the gateway may still change the batch. Unknown statuses count as live, because
 # treating an unknown state as finished would stop polling a batch that may still run.
 LIVE_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
-FINISHED_STATUSES = frozenset({"completed", "failed", "expired", "cancelled", "canceled", "ended"})
+# core/schemas/batch.go: BatchStatusEnded is Anthropic's; BatchStatusDeleted (Gemini, Vertex)
+# arrives from their delete call, and a deleted batch never runs again.
+FINISHED_STATUSES = frozenset(
+    {"completed", "failed", "expired", "cancelled", "canceled", "ended", "deleted"}
+)
 KNOWN_STATUSES = LIVE_STATUSES | FINISHED_STATUSES
 
 
@@ -88,10 +95,12 @@ class _Lenient(BaseModel):
 
 
 class RequestCounts(_Lenient):
-    """Request counts as the gateway sent them.
+    """Request counts as the gateway sent them, read as the batch's provider means them.
 
     ``None`` means the gateway did not send the field (or sent garbage). The derived
-    properties fill in what can be derived and stay ``None`` when it cannot.
+    properties fill in what can be derived and stay ``None`` when it cannot. What
+    ``completed`` means depends on the provider (``tui.api.providers``): the Batch that
+    owns these counts tells them with :meth:`read_as`.
     """
 
     total: LenientCount = None
@@ -104,10 +113,21 @@ class RequestCounts(_Lenient):
 
     _closed: bool = PrivateAttr(default=False)
     """Set for finished batches (never from the wire): what did not run is no longer pending."""
+    _completed_counts_failures: bool = PrivateAttr(default=False)
+    """Gemini: ``completed`` is every processed request, failures included."""
+    _at_end: bool = PrivateAttr(default=False)
+    """Set for a live batch of a provider that reports counts only when it ends."""
+
+    def read_as(self, provider: ProviderTraits, *, live: bool) -> RequestCounts:
+        """These counts with the provider's meaning attached."""
+        counts = self.model_copy()
+        counts._completed_counts_failures = provider.completed_counts_failures
+        counts._at_end = live and not provider.counts_while_running
+        return counts
 
     @property
     def known(self) -> bool:
-        """False when the gateway carries no counts (Bedrock list items: all zero)."""
+        """False when the gateway carries no counts (Bedrock and Gemini list items: all zero)."""
         values = (
             self.total, self.completed, self.failed, self.succeeded_sent,
             self.expired, self.canceled, self.pending_sent,
@@ -115,8 +135,14 @@ class RequestCounts(_Lenient):
         return any(v for v in values)
 
     @property
+    def at_end(self) -> bool:
+        """True while the batch runs on a provider that reports counts only at its end:
+        the counts on hand say nothing about progress, rate or stalls."""
+        return self._at_end
+
+    @property
     def total_known(self) -> bool:
-        """Gemini often sends total 0 while counting completions: total is then unknown."""
+        """A total of 0 beside other counts means the total is unknown."""
         return self.known and bool(self.total)
 
     @property
@@ -125,6 +151,9 @@ class RequestCounts(_Lenient):
             return None
         if self.succeeded_sent is not None:
             return self.succeeded_sent
+        if self._completed_counts_failures:
+            # Gemini omits succeeded when it is 0: completed 50, failed 50 means none succeeded.
+            return max((self.completed or 0) - (self.failed or 0), 0)
         # OpenAI-backed batches have no 'succeeded': their 'completed' counts the successes.
         return self.completed or 0
 
@@ -145,17 +174,19 @@ class RequestCounts(_Lenient):
         """Requests that will not run any more: succeeded, failed, canceled, expired."""
         if not self.known:
             return None
-        return (self.completed or 0) + (self.failed or 0) + (self.canceled or 0) + (self.expired or 0)
+        processed = (self.completed or 0) if self._completed_counts_failures else (
+            (self.completed or 0) + (self.failed or 0))
+        return processed + (self.canceled or 0) + (self.expired or 0)
 
     @property
     def pending(self) -> int | None:
         """Requests still to run; None when the counts (or the total) are unknown."""
         if not self.known:
             return None
-        if self.pending_sent is not None:
-            return self.pending_sent
         if self._closed:
             return 0
+        if self.pending_sent is not None:
+            return self.pending_sent
         if not self.total_known:
             return None
         done = self.done or 0
@@ -163,23 +194,28 @@ class RequestCounts(_Lenient):
 
     @property
     def progress(self) -> float | None:
-        """Fraction of requests that will not run any more, 0..1, or None when unknown."""
-        if not self.total_known:
+        """Fraction of requests that will not run any more, 0..1, or None when unknown
+        (including while a counts-at-end provider's batch runs: its 0 % means nothing)."""
+        if not self.total_known or self._at_end:
             return None
         return min((self.done or 0) / (self.total or 1), 1.0)
 
     def settled(self, outcome: str) -> RequestCounts:
         """The counts of a batch that finished as ``outcome``: nothing is pending any more.
 
-        OpenAI-backed batches report only total/completed/failed, so the requests an expired
-        or cancelled batch never ran would otherwise look pending forever. They are counted
-        as expired or canceled, as the batch's outcome says.
+        OpenAI-backed batches report only total/completed/failed, and Gemini's pending of a
+        cancelled batch stays where it stopped, so the requests an expired or cancelled batch
+        never ran would otherwise look pending forever. They are counted as expired or
+        canceled, as the batch's outcome says.
         """
         if not self.known:
             return self
         update: dict[str, Any] = {}
-        remainder = (self.total or 0) - (self.done or 0) if self.total_known else 0
-        if self.pending_sent is None and remainder > 0:
+        if self.pending_sent is not None:
+            remainder = self.pending_sent
+        else:
+            remainder = (self.total or 0) - (self.done or 0) if self.total_known else 0
+        if remainder > 0:
             if outcome == "expired":
                 update["expired"] = (self.expired or 0) + remainder
             elif outcome == "cancelled":
@@ -283,14 +319,20 @@ class Batch(_Lenient):
     # Gemini-backed
     operation_name: LenientStr = None
     done: LenientBool = None
+
+    # Vertex-backed (core/schemas/batch.go BifrostBatchRetrieveResponse.DisplayName)
+    display_name: LenientStr = None
     extra_fields: Annotated[ExtraFields, BeforeValidator(_extra_fields)] = Field(default_factory=ExtraFields)
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
-    def _settle_finished_counts(self) -> Batch:
+    def _read_counts(self) -> Batch:
+        # The provider decides what the counts mean; finished batches have nothing pending.
+        counts = self.request_counts.read_as(self.traits, live=not self.finished)
         if self.finished:
-            self.request_counts = self.request_counts.settled(self.outcome)
+            counts = counts.settled(self.outcome)
+        self.request_counts = counts
         return self
 
     @classmethod
@@ -322,8 +364,25 @@ class Batch(_Lenient):
         return (self.provider, self.id)
 
     @property
+    def traits(self) -> ProviderTraits:
+        """What this batch's provider means by its counts (``tui.api.providers``)."""
+        return traits(self.provider)
+
+    @property
     def status_word(self) -> str:
+        """The status for comparisons: lower case, trimmed."""
         return self.status.strip().lower()
+
+    @property
+    def status_shown(self) -> str:
+        """The status for people: exactly as sent (``JOB_STATE_PAUSED`` stays so), trimmed.
+        Still raw gateway text: pass it through ``safe_text`` before printing."""
+        return self.status.strip()
+
+    @property
+    def counts_at_end(self) -> bool:
+        """True while the batch runs on a provider that reports counts only when it ends."""
+        return self.request_counts.at_end
 
     @property
     def finished(self) -> bool:
@@ -353,7 +412,7 @@ class Batch(_Lenient):
             value = self.metadata.get(key)
             if value:
                 return value
-        return None
+        return self.display_name or None
 
     @property
     def finished_at(self) -> int | None:
@@ -389,9 +448,24 @@ class BatchPage(BaseModel):
 
 
 class GatewayErrorDetail(_Lenient):
+    """``error`` of the gateway's error body (core/schemas/bifrost.go ErrorField).
+
+    ``error`` is the underlying Go error, written as a string by ErrorField.MarshalJSON
+    when there is one; ``code`` may arrive as a number (ErrorField.UnmarshalJSON takes both).
+    """
+
     type: LenientStr = None
     code: LenientStr = None
     message: LenientStr = None
+    cause: LenientStr = Field(default=None, alias="error")
+
+
+UNSUPPORTED = "unsupported_operation"
+
+# core/providers/utils/utils.go NewUnsupportedOperationError:
+# fmt.Sprintf("%s is not supported by %s provider", requestType, providerName). Older gateways
+# send only this message, without error.code.
+_UNSUPPORTED_MESSAGE = re.compile(r"^\s*batch_[a-z_]+ is not supported by \S+ provider\s*$")
 
 
 class GatewayErrorBody(_Lenient):
@@ -408,5 +482,22 @@ class GatewayErrorBody(_Lenient):
         return (self.error.type if self.error else None) or self.type
 
     @property
+    def code(self) -> str | None:
+        return self.error.code if self.error else None
+
+    @property
     def message(self) -> str | None:
         return self.error.message if self.error else None
+
+    @property
+    def cause(self) -> str | None:
+        """The underlying error (``error.error``), when the gateway sent one."""
+        return self.error.cause if self.error else None
+
+    @property
+    def unsupported(self) -> bool:
+        """The provider cannot do this batch call at all: ``unsupported_operation`` in
+        ``error.code`` (newer gateways), ``error.type``, or only in the message (older)."""
+        if UNSUPPORTED in (self.code, self.error_type):
+            return True
+        return bool(self.message and _UNSUPPORTED_MESSAGE.match(self.message))

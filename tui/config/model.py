@@ -64,12 +64,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else ""
 
 
-def unknown_provider_text(name: str) -> str:
-    """The predicate for a provider Bifrost does not know, with a suggestion."""
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def unknown_provider_warning(name: str) -> str:
+    """What to say of a provider batchtop has not been taught about. Providers are an open
+    set (Bifrost keeps adding them; deployments name custom ones), so this is a warning."""
     suggestion = did_you_mean(name, KNOWN_PROVIDERS)
     hint = f" ({suggestion})" if suggestion else ""
-    known = ", ".join(sorted(KNOWN_PROVIDERS))
-    return f"must name providers Bifrost knows: {shown(name)} is not one{hint}; known: {known}"
+    return (f"provider {shown(name)} is not one batchtop knows{hint}; "
+            "its batches are read as OpenAI-shaped")
 
 
 class Profile(BaseModel):
@@ -168,9 +172,17 @@ class Profile(BaseModel):
         if not names:
             raise invalid('must name at least one provider, e.g. ["openai"]')
         for name in names:
-            if name not in KNOWN_PROVIDERS:
-                raise invalid(unknown_provider_text(name))
+            if not _PROVIDER_NAME.match(name):
+                raise invalid(
+                    f"must name providers: {shown(name)} is not a provider name "
+                    "(letters, digits, '.', '_' and '-', up to 64)"
+                )
         return names
+
+    def provider_warnings(self) -> list[str]:
+        """One line per provider batchtop knows nothing about (accepted, read OpenAI-shaped)."""
+        return [unknown_provider_warning(name) for name in self.providers
+                if name not in KNOWN_PROVIDERS]
 
     @field_validator("ca_bundle")
     @classmethod

@@ -59,15 +59,17 @@ class TrackedBatch:
         return self.batch.key
 
     def rate_per_minute(self) -> float | None:
-        """Requests finished per minute recently; None for finished batches or too few polls."""
-        if self.batch.finished:
+        """Requests finished per minute recently; None for finished batches, too few polls,
+        or a provider whose counts do not move until the batch ends."""
+        if self.batch.finished or self.batch.counts_at_end:
             return None
         rate = self.history.done_rate_per_second()
         return None if rate is None else rate * 60
 
     def eta_seconds(self) -> float | None:
-        """Seconds until no request is pending at the recent rate; None when unknown or idle."""
-        if self.batch.finished:
+        """Seconds until no request is pending at the recent rate; None when unknown, idle,
+        or judged from counts that only move at the end (see :meth:`time_left`)."""
+        if self.batch.finished or self.batch.counts_at_end:
             return None
         pending = self.batch.request_counts.pending
         rate = self.history.done_rate_per_second()
@@ -75,8 +77,24 @@ class TrackedBatch:
             return None
         return pending / rate
 
+    def running_for(self, now: float) -> float | None:
+        """Seconds since the batch started (or was created); None once finished."""
+        if self.batch.finished:
+            return None
+        since = self.batch.in_progress_at or self.batch.created_at
+        return None if since is None else max(now - since, 0.0)
+
+    def time_left(self, now: float) -> float | None:
+        """Seconds until ``expires_at``, by when the batch ends one way or another."""
+        expires = self.batch.expires_at
+        if self.batch.finished or expires is None:
+            return None
+        return max(expires - now, 0.0)
+
     def stalled(self, now: float, stall_after: float = STALL_AFTER) -> bool:
-        if self.batch.finished or len(self.history) < 3:
+        """No progress for ``stall_after`` seconds. Never for a batch whose counts only move
+        when it ends (Anthropic, Bedrock): still counts there say nothing."""
+        if self.batch.finished or self.batch.counts_at_end or len(self.history) < 3:
             return False
         last = self.history.last_progress_at()
         return last is not None and now - last >= stall_after

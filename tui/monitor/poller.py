@@ -1,8 +1,9 @@
 """One poll of one provider: list, then fetch only what the list cannot tell. No Textual.
 
 The list call gives most of what the board needs. Two cases need a per-batch retrieve:
-- counts unknown in the list (Bedrock list items carry none): live batches are retrieved
-  each poll; a finished one once, and never again;
+- counts unknown in the list (Bedrock and Gemini list items carry none): live batches are
+  retrieved each poll — except where counts appear only when the batch ends (Bedrock): then
+  once when first seen and once when it has finished; a finished one once, and never again;
 - a live batch the board knows that is missing from the list (it fell off the last page,
   or vanished): retrieved so that it is followed to the end, or marked gone on 404.
 Retrieves are capped per poll so a large Bedrock account does not turn one poll into
@@ -29,7 +30,10 @@ class ProviderPoll:
     batches: list[Batch] = field(default_factory=list)
     gone: list[BatchKey] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    """Things worth a line in the status bar: truncated listing, unreadable items."""
+    """Things worth a line on stderr or in the log: truncated listing, unreadable items."""
+    listing_note: str | None = None
+    """Why the list is not complete (page cap, or a gateway that repeats its first page),
+    for the status line next to the provider's name."""
     requests: int = 0
 
 
@@ -37,8 +41,9 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
     """List ``provider`` and fill in what the list lacks. Raises GatewayError if the list fails."""
     listing = await client.list_batches(provider)
     result = ProviderPoll(provider, requests=listing.pages)
-    if listing.truncated:
-        result.notes.append(f"{provider}: only the newest {len(listing.batches)} batches listed")
+    if (shortfall := listing.shortfall()) is not None:
+        result.notes.append(shortfall)
+        result.listing_note = listing.shortfall(named=False)
     if listing.skipped:
         result.notes.append(f"{provider}: {listing.skipped} unreadable item(s) left out")
 
@@ -55,6 +60,9 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         if known is not None:
             # Until its turn to be fetched comes (or if that fetch fails), keep what was known.
             batches[batch.id] = batch.over(known.batch)
+            if (not batch.finished and not batch.traits.counts_while_running
+                    and known.retrieved_at is not None):
+                continue  # Bedrock: counts arrive only when the job ends; fetched once till then
         to_retrieve.append(batch.id)
 
     for tracked in board.tracked():

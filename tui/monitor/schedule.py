@@ -38,8 +38,11 @@ class ProviderHealth:
     failures: int = 0
     next_poll_at: float = 0.0
     in_flight: bool = False
+    note: str | None = None
+    """Something to say while all is well: "the gateway returned only the newest 100 …"."""
 
-    def succeeded(self, now: float) -> None:
+    def succeeded(self, now: float, note: str | None = None) -> None:
+        self.note = note
         self.state = ProviderState.OK
         self.last_ok_at = now
         self.last_error = None

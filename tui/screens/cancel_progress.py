@@ -76,7 +76,7 @@ class CancelProgressScreen(ModalScreen[None]):
             body.append(f"{glyph} {outcome.outcome:<8} ", style=hue(style))
             body.append(f"{safe_text(outcome.batch.provider, 12)} {safe_text(outcome.batch.id, 70)}")
             if outcome.outcome == "accepted" and outcome.answer is not None:
-                body.append(f" → {safe_text(outcome.answer.status_word, 20)}")
+                body.append(f" → {safe_text(outcome.answer.status_shown, 20)}")
             elif outcome.message:
                 body.append(f" — {safe_text(outcome.message, 160)}")
                 if outcome.outcome == "failed":

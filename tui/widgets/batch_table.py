@@ -103,7 +103,8 @@ class BatchTable(DataTable):
         """Choose the columns for a terminal ``width``; True when the columns changed."""
         columns = tuple(c for c in COLUMNS if width >= WIDE or c.compact)
         # One space of gap per column (cells carry it themselves), plus the scrollbar.
-        fixed = sum(c.width + (c.key != "mark") for c in columns if c.key != "id") + 1 + 2
+        wide = width >= WIDE
+        fixed = sum(c.width_at(wide) + (c.key != "mark") for c in columns if c.key != "id") + 1 + 2
         id_width = max(width - fixed, 10)
         if width >= WIDE:
             id_width = min(id_width, 40)
@@ -120,7 +121,7 @@ class BatchTable(DataTable):
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(column.label + " " if column.right else " " + column.label,
                          justify="right" if column.right else "left")
-            width = (id_width if column.key == "id" else column.width) + (column.key != "mark")
+            width = (id_width if column.key == "id" else column.width_at(wide)) + (column.key != "mark")
             self.add_column(label, width=width, key=column.key)
         return True
 

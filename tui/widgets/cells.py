@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from tui.describe import status_glyph
-from tui.humanize import ago, count, duration
+from tui.humanize import ago, count, duration, short_duration
 from tui.monitor import CancelState, TrackedBatch
 from tui.textsafe import safe_text, shorten_middle
 from tui.widgets.palette import hue
@@ -33,6 +33,11 @@ class Column:
     compact: bool
     """Shown at 80 columns too; the rest only when the terminal is wide."""
     right: bool = False
+    wide_width: int | None = None
+    """The width when the terminal is wide, if more room helps (unknown statuses)."""
+
+    def width_at(self, wide: bool) -> int:
+        return self.wide_width if wide and self.wide_width else self.width
 
 
 MARK = "●"
@@ -40,7 +45,7 @@ MARK = "●"
 
 COLUMNS = (
     Column("mark", "", 1, True),
-    Column("status", "STATUS", 13, True),
+    Column("status", "STATUS", 13, True, wide_width=20),
     Column("provider", "PROVIDER", 9, True),
     Column("id", "ID", 14, True),
     Column("name", "NAME", 18, False),
@@ -72,6 +77,18 @@ def progress_bar(fraction: float | None, width: int) -> Text:
     return Text.assemble(("█" * filled, "bold"), ("░" * (bar_width - filled), "dim"), " ", pct)
 
 
+def counts_at_end_cell(running_for: float | None) -> Text:
+    """PROGRESS of a running batch whose provider reports counts only when it ends: no bar
+    (its 0 % would be false), but how long it has been running."""
+    ran = "" if running_for is None else f" {short_duration(running_for)}"
+    return Text(f"at end{ran}", style="dim italic", no_wrap=True, overflow="ellipsis")
+
+
+def time_left_cell(time_left: float | None) -> Text:
+    """ETA of such a batch: it ends by ``expires_at`` at the latest ("≤21h")."""
+    return Text("—" if time_left is None else f"≤{short_duration(time_left)}", justify="right")
+
+
 def _number(value: int | None, style: str = "") -> Text:
     return Text(count(value), style=style if value else "", justify="right")
 
@@ -90,24 +107,28 @@ def row_cells(
     elif tracked.cancel_state is CancelState.FAILED and not batch.finished:
         status = Text("! cancel failed", style=hue("bold yellow"))
     else:
-        status = Text(f"{status_glyph(batch)} {safe_text(batch.status_word, 30)}", style=hue(STATUS_STYLES.get(outcome, "")))
+        # As sent: a provider's own state (JOB_STATE_PAUSED) keeps its case.
+        status = Text(f"{status_glyph(batch)} {safe_text(batch.status_shown, 40)}",
+                      style=hue(STATUS_STYLES.get(outcome, "")), no_wrap=True, overflow="ellipsis")
     stalled = tracked.stalled(now)
     eta = tracked.eta_seconds()
     rate = tracked.rate_per_minute()
+    at_end = batch.counts_at_end
     values = {
         "mark": Text(MARK if marked else " ", style="bold"),
         "status": status,
         "provider": Text(safe_text(batch.provider, 12)),
         "id": BatchId(shorten_middle(safe_text(batch.id), id_width), batch.key),
         "name": Text(safe_text(batch.name or "", 60), no_wrap=True, overflow="ellipsis"),
-        "progress": progress_bar(counts.progress, 11),
+        "progress": counts_at_end_cell(tracked.running_for(now)) if at_end else progress_bar(counts.progress, 11),
         "pending": _number(counts.pending),
         "succeeded": _number(counts.succeeded),
         "failed": _number(counts.failed_count, hue("red")),
         "canceled": _number(counts.canceled_count),
         "rate": Text("—" if rate is None else f"{rate:,.0f}", justify="right"),
-        "eta": Text("stall" if stalled else ("—" if eta is None else "<1s" if eta < 1 else duration(eta)),
-                    style=hue("bold yellow") if stalled else "", justify="right"),
+        "eta": time_left_cell(tracked.time_left(now)) if at_end else Text(
+            "stall" if stalled else ("—" if eta is None else "<1s" if eta < 1 else duration(eta)),
+            style=hue("bold yellow") if stalled else "", justify="right"),
         "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.

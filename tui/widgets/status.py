@@ -62,7 +62,7 @@ class ProviderStatusLine(Static):
     def _entries(health: list[ProviderHealth], detail_of) -> Text:
         groups: dict[tuple[ProviderState, str], list[str]] = {}
         for item in health:
-            detail = "" if item.state is ProviderState.OK else detail_of(item)
+            detail = (item.note or "") if item.state is ProviderState.OK else detail_of(item)
             groups.setdefault((item.state, detail), []).append(item.provider)
         text = Text()
         for (state, detail), providers in groups.items():
@@ -72,5 +72,7 @@ class ProviderStatusLine(Static):
             text.append(f"{glyph} ", style=hue(style))
             text.append(safe_text(", ".join(providers), 80))
             if detail:
-                text.append(f" {safe_text(detail, 120)}", style=hue(style) or "dim")
+                # A note beside a healthy provider (an incomplete list) is a caution, not an "ok".
+                shade = hue("yellow") if state is ProviderState.OK else hue(style) or "dim"
+                text.append(f" {safe_text(detail, 120)}", style=shade)
         return text
