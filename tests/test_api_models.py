@@ -1242,3 +1242,23 @@ def test_batch_path_with_lone_surrogate_id() -> None:
     batch = _parse_batch(json.loads('{"id": "batch_\\ud800", "status": "in_progress"}'), PROVIDER)
     path = batch_path(batch.id, "/cancel")
     assert path.startswith("/v1/batches/") and path.endswith("/cancel")
+
+
+def test_a_new_latency_is_not_a_change_of_the_batch() -> None:
+    """Every answer carries its own latency (extra_fields): a poll that brings only a new one
+    must not count as a change, or every row would be redrawn at every poll."""
+    body = load("openai_retrieve_in_progress.json")["body"]
+    later = {**body, "extra_fields": {**body["extra_fields"], "latency": 999}}
+    assert _parse_batch(body, "openai") == _parse_batch(later, "openai")
+    moved = {**body, "request_counts": {**body["request_counts"], "completed": 413}}
+    assert _parse_batch(body, "openai") != _parse_batch(moved, "openai")
+
+
+def test_a_list_item_does_not_wipe_what_a_retrieve_said() -> None:
+    """List items carry extra_fields with latency only (0 for Bedrock/Gemini/Vertex)."""
+    retrieved = _parse_batch(load("gemini_retrieve_running.json")["body"], "gemini")
+    item = _parse_page(load("gemini_list.json")["body"], "gemini").data[0]
+    item = Batch.from_wire({**item.as_wire(), "id": retrieved.id}, "gemini")
+    merged = item.over(retrieved)
+    assert merged.extra_fields.latency == retrieved.extra_fields.latency
+    assert merged.request_counts.succeeded == 300

@@ -487,3 +487,47 @@ async def test_demo_board_lives_in_the_simulators_time() -> None:
             assert ages and not [a for a in ages if a.strip().startswith("in ")]  # none "in the future"
     finally:
         session.close()
+
+
+# -- issue 8: the board as each provider's batches really read ----------------------------
+
+
+def row_plain(app: BatchtopApp, key) -> str:
+    table = table_of(app)
+    return " ".join(cell.plain for cell in table.get_row(f"{key[0]}\x00{key[1]}"))
+
+
+async def test_running_anthropic_and_bedrock_batches_read_counts_at_end(sim: SimServer) -> None:
+    """A running Anthropic batch reads total N, completed 0, pending N until it has ended
+    (core/providers/anthropic/batch.go); Bedrock's counts come only at the end (bedrock.go).
+    The row says "at end" with how long it has run and "≤" the time left before expires_at —
+    never 0 %, never an ETA from counts, never "stall"."""
+    app = make_app(sim, FakeClock(START + 90))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        for _ in range(4):  # long enough without movement for an OpenAI batch to stall
+            app.clock.advance(600)
+            await refresh(pilot, app)
+        for provider in ("anthropic", "bedrock"):
+            running = [t for t in app.board.tracked()
+                       if t.key[0] == provider and t.batch.status == "in_progress"]
+            assert running, provider
+            for tracked in running:
+                text = row_plain(app, tracked.key)
+                assert "at end" in text and "≤" in text, text
+                assert "%" not in text and "stall" not in text, text
+
+
+async def test_a_repeated_first_page_is_said_in_the_status_line() -> None:
+    """More than a page of Anthropic batches on a gateway that ignores ``after`` (as Bifrost
+    does for anthropic, bedrock and gemini): the status line says only the newest are shown."""
+    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=104,
+                   providers=("openai", "anthropic")) as sim:
+        sim.faults.add(FaultRule("ignore_after", provider="anthropic"))
+        app = make_app(sim, providers=("openai", "anthropic"))
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for_polls(pilot, app, 2)
+            assert app.health["anthropic"].state is ProviderState.OK
+            status = line(app, "#providers")
+            assert "anthropic the gateway returned only the newest 100 batches" in status, status
+            assert len([t for t in app.board.tracked() if t.key[0] == "anthropic"]) == 100

@@ -131,13 +131,20 @@ def test_list_flags_split_around_the_subcommand(capsys, sim: SimServer, url: str
 
 
 def test_list_bedrock_counts_unknown_show_a_dash(capsys, sim: SimServer, url: str) -> None:
+    """Bedrock list items carry no counts (core/providers/bedrock/bedrock.go BatchList): a
+    running job shows "counts at end" and dashes, never "0 of 0"; a finished one is retrieved
+    for the counts its output manifest holds."""
     result = cli(capsys, "list", "--base-url", url, "--provider", "bedrock")
     assert result.code == 0, result.err
     rows = result.out.splitlines()[1:]
     assert len(rows) == len(sim.world.batches("bedrock"))
+    live = [r for r in rows if " in_progress " in r or " validating " in r]
+    assert live
     for row in rows:
-        assert "—" in row
         assert "0 of 0" not in row
+    for row in live:
+        assert "counts at end" in row and "—" in row
+    assert any(" completed " in r and "100% of" in r for r in rows)
 
 
 # -- 2. list --json -----------------------------------------------------------------
@@ -160,8 +167,9 @@ def test_list_json(capsys, sim: SimServer, url: str) -> None:
         assert item["status"] == expected["status"]
         counts = item["request_counts"]
         if item["provider"] == "bedrock":
-            assert counts["succeeded"] is None, item
-            assert counts["pending"] is None, item
+            if item["status"] in ("in_progress", "validating"):  # counts only at the end
+                assert counts["succeeded"] is None, item
+                assert counts["pending"] is None, item
             continue
         for key in ("total", "completed", "failed"):
             assert counts[key] == expected["request_counts"][key]
@@ -675,3 +683,43 @@ def test_list_into_a_closed_pipe_has_no_traceback(url: str) -> None:
         if proc.poll() is None:
             proc.kill()
     assert "Traceback" not in err, err
+
+
+# -- issue 8: providers are an open set; incomplete lists are said --------------------------------
+
+
+def test_unknown_provider_is_listed_with_a_warning(capsys) -> None:
+    """A provider batchtop knows nothing of (Bifrost keeps adding them; deployments name
+    custom ones) is accepted, read OpenAI-shaped, and named in a warning on stderr."""
+    with SimServer(seed=7, frozen=True, start_time=START, providers=("siliconflow",)) as sim:
+        result = cli(capsys, "list", "--base-url", sim.base_url, "--provider", "siliconflow")
+        assert result.code == 0, result.err
+        assert "warning: provider 'siliconflow' is not one batchtop knows" in result.err
+        assert len(table_ids(result.out)) == len(sim.world.batches("siliconflow"))
+
+
+def test_list_says_when_the_gateway_repeats_its_first_page(capsys) -> None:
+    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=104,
+                   providers=("gemini",)) as sim:
+        sim.faults.add(FaultRule("ignore_after", provider="gemini"))
+        result = cli(capsys, "list", "--base-url", sim.base_url, "--provider", "gemini")
+        assert result.code == 0, result.err
+        assert ("gemini: the gateway returned only the newest 100 batches "
+                "(its next page repeats the first)") in result.err
+        assert len(table_ids(result.out)) == 100
+
+
+def test_list_of_a_provider_the_gateway_cannot_list_is_exit_1(capsys, sim: SimServer, url: str) -> None:
+    result = cli(capsys, "list", "--base-url", url, "--provider", "mistral")
+    assert result.code == 1
+    assert "batch_list is not supported by mistral provider" in result.err
+
+
+def test_list_fills_in_counts_the_gemini_list_lacks(capsys, sim: SimServer, url: str) -> None:
+    """core/providers/gemini/gemini.go batchListByKey sets no counts: `list` retrieves them,
+    so a running Gemini batch shows its progress instead of a row of dashes."""
+    result = cli(capsys, "list", "--base-url", url, "--provider", "gemini", "--json")
+    assert result.code == 0, result.err
+    running = [b for b in json.loads(result.out) if b["status"] == "in_progress"]
+    assert running and all(b["request_counts"]["pending"] is not None for b in running)
+    assert all(b["request_counts"]["total"] > 0 for b in running)

@@ -70,12 +70,28 @@ async def test_retrieve_encodes_ids_with_slashes_and_colons(sim: SimServer, prov
     assert batch.provider == provider
 
 
-async def test_bedrock_retrieve_has_the_counts_the_list_lacks(sim: SimServer) -> None:
+async def test_bedrock_counts_arrive_only_when_the_job_ends(sim: SimServer) -> None:
+    """core/providers/bedrock/bedrock.go BatchRetrieve: counts come from the output manifest,
+    which exists only once the job has ended; list items carry none at all."""
     live = next(b for b in sim.world.batches("bedrock") if b["status"] == "in_progress")
+    done = next(b for b in sim.world.batches("bedrock") if b["status"] == "completed")
     async with BifrostClient(sim.base_url) as client:
-        batch = await client.retrieve("bedrock", live["id"])
-    assert batch.request_counts.known
-    assert batch.request_counts.pending is not None
+        running = await client.retrieve("bedrock", live["id"])
+        ended = await client.retrieve("bedrock", done["id"])
+    assert not running.request_counts.known and running.counts_at_end
+    assert ended.request_counts.known and ended.request_counts.pending == 0
+    assert not ended.counts_at_end
+
+
+async def test_gemini_retrieve_has_the_counts_the_list_lacks(sim: SimServer) -> None:
+    """core/providers/gemini/gemini.go: batchListByKey sets no counts, batchRetrieveByKey does."""
+    live = next(b for b in sim.world.batches("gemini") if b["status"] == "in_progress")
+    assert live["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+    async with BifrostClient(sim.base_url) as client:
+        batch = await client.retrieve("gemini", live["id"])
+    counts = batch.request_counts
+    assert counts.known and counts.pending is not None
+    assert counts.succeeded + counts.failed_count + counts.pending == counts.total
 
 
 async def test_openai_pending_derived_from_total_completed_failed(sim: SimServer) -> None:
@@ -280,3 +296,49 @@ async def test_ca_bundle_trusts_the_gateway(tls_sim: SimServer, tls_ca: trustme.
     tls_ca.cert_pem.write_to_path(str(bundle))
     async with BifrostClient(tls_sim.base_url, verify=str(bundle)) as client:
         assert (await client.list_batches("openai")).batches
+
+
+# -- paging as Bifrost does it (issue 8) --------------------------------------------------
+
+
+async def test_an_empty_middle_page_is_not_the_end() -> None:
+    """core/providers/utils/pagination.go BuildNextCursor: with three keys and none batches
+    under the middle one, the gateway answers an empty page with has_more and a cursor for
+    the next key. Stopping there would drop the third key's batches."""
+    with SimServer(seed=11, frozen=True, start_time=START, page_size=5, keys={"openai": (4, 0, 4)}) as sim:
+        async with BifrostClient(sim.base_url) as client:
+            listing = await client.list_batches("openai", limit=100)
+            middle = await client.list_page("openai", limit=100, after=(
+                await client.list_page("openai", limit=100)).next_cursor)
+        assert middle.data == [] and middle.has_more  # the sim does send the empty page
+        assert {b.id for b in listing.batches} == set(ids_of(sim, "openai"))
+        assert len(listing.batches) == 8 and listing.pages == 3 and listing.complete
+
+
+async def test_a_gateway_that_ignores_after_is_noticed_not_looped() -> None:
+    """anthropic.go / bedrock.go / gemini.go BatchList read AfterID / PageToken, which
+    /v1/batches never fills (handlers/inference.go): every "next" page is the first again."""
+    with SimServer(seed=11, frozen=True, start_time=START, page_size=5, batches_per_provider=12) as sim:
+        sim.faults.add(FaultRule("ignore_after", provider="anthropic"))
+        async with BifrostClient(sim.base_url) as client:
+            listing = await client.list_batches("anthropic", limit=5)
+        assert listing.repeated and not listing.truncated and not listing.complete
+        assert listing.pages == 2  # the first page, and the repeat that gave it away
+        assert [b.id for b in listing.batches] == ids_of(sim, "anthropic")[:5]
+        assert listing.shortfall() == ("anthropic: the gateway returned only the newest 5 batches "
+                                       "(its next page repeats the first)")
+
+
+async def test_unsupported_from_error_code_or_message_only() -> None:
+    """core/providers/utils/utils.go NewUnsupportedOperationError: code unsupported_operation
+    on newer gateways, the message alone on older ones. Either is "unavailable"."""
+    with SimServer(seed=11, frozen=True, start_time=START) as sim:
+        async with BifrostClient(sim.base_url) as client:
+            with pytest.raises(GatewayHTTPError) as new:
+                await client.list_batches("mistral")
+            sim.faults.add(FaultRule("unsupported", provider="openai", legacy=True))
+            with pytest.raises(GatewayHTTPError) as old:
+                await client.list_batches("openai")
+    assert new.value.is_unsupported and new.value.error_code == "unsupported_operation"
+    assert old.value.is_unsupported and old.value.error_code is None
+    assert "batch_list is not supported by openai provider" in old.value.message

@@ -459,8 +459,9 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
 
 
 async def test_failed_retrieves_keep_the_last_known_counts(sim: SimServer) -> None:
-    # Bedrock list items carry no counts: live ones are retrieved at every poll.
-    app = fault_app(sim.base_url, providers=("bedrock",))
+    # Gemini list items carry no counts (core/providers/gemini/gemini.go batchListByKey):
+    # live ones are retrieved at every poll.
+    app = fault_app(sim.base_url, providers=("gemini",))
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         live = {k: b.request_counts for k, b in snapshot.items() if not b.finished}
@@ -476,14 +477,14 @@ async def test_failed_retrieves_keep_the_last_known_counts(sim: SimServer) -> No
 
 
 async def test_failed_retrieves_keep_what_the_detail_screen_shows(sim: SimServer) -> None:
-    app = fault_app(sim.base_url, providers=("bedrock",))
+    app = fault_app(sim.base_url, providers=("gemini",))
     async with app.run_test(size=(80, 24)):
         _, snapshot = await first_data(app, sim)
-        key = next(k for k, b in snapshot.items() if not b.finished and b.extra_fields.model_used)
+        key = next(k for k, b in snapshot.items() if not b.finished and b.request_counts.known)
         app.open_details(key)
         await wait_until(lambda: isinstance(app.screen, DetailScreen) and app.screen.lines)
         before = dict(app.screen.lines)
-        assert "model" in before
+        assert before["pending"] != "—"  # only the retrieve knows it
         sim.faults.add(FaultRule("status", status=503, path="/v1/batches/"))  # not the list
         polls = app.polls_completed
         await wait_until(lambda: app.polls_completed >= polls + 2 and idle(app)())

@@ -150,3 +150,37 @@ def test_bulk_summary(snap_compare, sim: SimServer) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+def _every_shape_sim() -> SimServer:
+    """Every batch family Bifrost has, one provider it cannot list (mistral) and one it does
+    not know (siliconflow), plus states passed through unmapped."""
+    sim = SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=5,
+                    providers=("openai", "anthropic", "bedrock", "gemini", "vertex", "siliconflow"))
+    sim.world.add_batch("vertex", created_offset=-3600, total=2000, rate=0.5, start_delay=60,
+                        raw_status="JOB_STATE_PAUSED", metadata={"job": "paused-eval"})
+    sim.world.add_batch("gemini", created_offset=-1800, total=5000, rate=0.5, start_delay=30,
+                        raw_status="BATCH_STATE_UNSPECIFIED")
+    return sim
+
+
+def test_every_provider_shape_160x48(snap_compare) -> None:
+    """Issue 8: Anthropic and Bedrock running batches read "at end" with their time left,
+    never 0 %; Gemini's percentages count failures once; unmapped states keep their case in a
+    wider status column; mistral is unavailable; siliconflow is read OpenAI-shaped."""
+    with _every_shape_sim() as sim:
+        app = make_app(sim, FakeClock(APP_NOW), providers=(
+            "openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"))
+        assert snap_compare(app, terminal_size=(160, 48), run_before=with_rates(sim))
+
+
+def test_every_provider_shape_80x24(snap_compare) -> None:
+    with _every_shape_sim() as sim:
+        app = make_app(sim, FakeClock(APP_NOW), providers=(
+            "openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"))
+
+        async def run_before(pilot) -> None:
+            await with_rates(sim)(pilot)
+            await pilot.press("s", "s", "s", "s")  # sort by status: live ones first
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

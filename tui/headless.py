@@ -80,13 +80,34 @@ def _err(message: str) -> None:
 # -- list ---------------------------------------------------------------------------
 
 
+LIST_RETRIEVES = 50
+"""Batches per provider whose counts ``list`` fetches one by one when the list lacks them."""
+
+
 async def _gather_listings(session: Session) -> list[BatchListing | GatewayError]:
     async with session.client() as client:
+        limit = asyncio.Semaphore(4)
+
+        async def fill(batch: Batch) -> Batch:
+            async with limit:
+                try:
+                    return await client.retrieve(batch.provider, batch.id)
+                except GatewayError:
+                    return batch  # "—" it is; the list itself did not fail
+
         async def one(provider: str) -> BatchListing | GatewayError:
             try:
-                return await client.list_batches(provider)
+                listing = await client.list_batches(provider)
             except GatewayError as exc:
                 return exc
+            # Gemini and Bedrock list items carry no counts: fetch them for the newest
+            # batches that would show some (not a running Bedrock job: its come at the end).
+            wanting = [i for i, b in enumerate(listing.batches) if not b.request_counts.known
+                       and (b.finished or b.traits.counts_while_running)][:LIST_RETRIEVES]
+            filled = await asyncio.gather(*(fill(listing.batches[i]) for i in wanting))
+            for i, batch in zip(wanting, filled):
+                listing.batches[i] = batch
+            return listing
 
         return list(await asyncio.gather(*(one(p) for p in session.profile.providers)))
 
@@ -310,8 +331,13 @@ def _profiles_add(args: argparse.Namespace, path: Any) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from tui.sim import serve
+    from tui.sim import DEMO_PROVIDERS, serve
+    from tui.sim.shapes import NO_BATCH_API
 
+    # --provider picks what to serve (custom names OpenAI-shaped); providers Bifrost has no
+    # batch API for are left out, so that the gateway answers unsupported_operation for them.
+    named = [p.strip().lower() for p in getattr(args, "provider", None) or []]
+    providers = tuple(dict.fromkeys(p for p in named if p and p not in NO_BATCH_API)) or DEMO_PROVIDERS
     api_key = None
     if args.api_key_env:
         api_key = os.environ.get(args.api_key_env)
@@ -324,7 +350,7 @@ def _sim(args: argparse.Namespace) -> int:
     try:
         return serve(args.host, args.port, seed=args.seed, speed=args.speed, api_key=api_key,
                      verbose=not args.quiet, batches_per_provider=args.batches,
-                     arrivals=args.arrivals or None)
+                     arrivals=args.arrivals or None, providers=providers)
     except OSError as exc:
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         _err(f"sim: cannot listen on {args.host}:{args.port}: {reason}")

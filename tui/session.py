@@ -112,12 +112,13 @@ def open_session(args: argparse.Namespace) -> Session:
 def start_demo_session(args: argparse.Namespace, **sim_options: Any) -> Session:
     """Start the simulator on a free loopback port; reads and writes no config file."""
     from tui.config import ConfigFile
-    from tui.sim import DEFAULT_PROVIDERS, SimServer
+    from tui.sim import DEMO_PROVIDERS, SimServer
+    from tui.sim.shapes import NO_BATCH_API
 
     overrides = overrides_from_args(args)
     # Validate the flags before starting a server that would then have to be stopped.
     overrides.base_url = "http://127.0.0.1"
-    overrides.providers = overrides.providers or list(DEFAULT_PROVIDERS)
+    overrides.providers = overrides.providers or list(DEMO_PROVIDERS)
     overrides.interval = overrides.interval or DEMO_INTERVAL
     _, profile = select_profile(ConfigFile(path=None, profiles={}), None, overrides)
     sim = SimServer(
@@ -125,7 +126,9 @@ def start_demo_session(args: argparse.Namespace, **sim_options: Any) -> Session:
         seed=sim_options.pop("seed", 7),
         speed=sim_options.pop("speed", DEMO_SPEED),
         arrivals=sim_options.pop("arrivals", DEMO_ARRIVALS),
-        providers=tuple(p for p in DEFAULT_PROVIDERS if p in profile.providers) or DEFAULT_PROVIDERS,
+        # Any provider named is simulated (custom ones OpenAI-shaped), except those Bifrost
+        # has no batch API for: the gateway answers unsupported_operation for them.
+        providers=tuple(p for p in profile.providers if p not in NO_BATCH_API) or DEMO_PROVIDERS,
         **sim_options,
     ).start()
     profile = profile.model_copy(update={"base_url": sim.base_url})

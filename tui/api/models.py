@@ -356,7 +356,24 @@ class Batch(_Lenient):
             earlier.finished or not self.finished
         ):
             merged["request_counts"] = earlier._raw.get("request_counts")
+        # List items carry extra_fields of their own with little in them (latency only, 0
+        # for Bedrock/Gemini/Vertex: core/schemas/bifrost.go PopulateExtraFields fills the
+        # top level only): they must not wipe what a retrieve said (model, latency).
+        mine, theirs = self._raw.get("extra_fields"), earlier._raw.get("extra_fields")
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            merged["extra_fields"] = {**theirs, **{k: v for k, v in mine.items() if v not in (None, "", 0)}}
         return Batch.from_wire(merged, self.provider)
+
+    def __eq__(self, other: object) -> bool:
+        """Same batch, same state: what the gateway said, minus the per-answer bookkeeping
+        (latency, request type), which differs at every poll and is no change of the batch."""
+        if not isinstance(other, Batch):
+            return NotImplemented
+        if not self._raw and not other._raw:  # built in code, not from the wire
+            return super().__eq__(other)
+        return self.provider == other.provider and _comparable(self._raw) == _comparable(other._raw)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -431,6 +448,16 @@ class Batch(_Lenient):
         merged.update(self.request_counts.derived_wire())
         data["request_counts"] = merged
         return data
+
+
+_PER_ANSWER = frozenset({"latency", "request_type", "chunk_index"})
+
+
+def _comparable(raw: dict[str, Any]) -> dict[str, Any]:
+    extra = raw.get("extra_fields")
+    if not isinstance(extra, dict):
+        return raw
+    return {**raw, "extra_fields": {k: v for k, v in extra.items() if k not in _PER_ANSWER}}
 
 
 class BatchPage(BaseModel):

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.describe import batch_detail_lines
-from tui.humanize import count, local_time
+from tui.humanize import count, duration, local_time
 from tui.monitor import BatchKey, CancelState, TrackedBatch
 from tui.textsafe import safe_text
 from tui.widgets.palette import hue
@@ -91,12 +91,18 @@ class DetailScreen(Screen[None]):
         for label, value in lines:
             table.add_row(Text(label), Text(value))
         self.query_one("#detail-fields", Static).update(table)
-        rates = tracked.history.done_rates_per_minute()
+        at_end = tracked.batch.counts_at_end
+        rates = [] if at_end else tracked.history.done_rates_per_minute()
         sparkline = self.query_one(Sparkline)
         sparkline.display = len(rates) >= 2
         sparkline.data = rates
         label = "throughput, requests/min per poll"
-        if len(rates) < 2:
+        if at_end:
+            running = duration(tracked.running_for(now))
+            left = tracked.time_left(now)
+            ends = f"; it ends by expires_at, in {duration(left)} at most" if left is not None else ""
+            label = f"running for {running}; no throughput until its counts arrive at the end{ends}"
+        elif len(rates) < 2:
             label += ": collecting (needs three polls)"
         else:
             label += f": last {rates[-1]:,.0f}, peak {max(rates):,.0f}"

@@ -41,6 +41,12 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(Text("Keys", style="bold"))
             yield Static(table)
+            yield Static(Text("Reading the table", style="bold"))
+            yield Static(Text(
+                "at end 2h  ≤20h   running 2 h; its provider (Anthropic, Bedrock) reports counts "
+                "only when the batch ends, which it does by expires_at, in 20 h at most\n"
+                "—                 not known yet (Bedrock and Gemini lists carry no counts)\n"
+                "stall             no progress for 10 minutes"))
             yield Static(Text("esc closes this help · ctrl+p opens the command palette", style="dim"))
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -8,8 +8,8 @@ misreading of the API in the client cannot hide behind the same misreading here.
 from tui.sim.clock import SimClock
 from tui.sim.faults import FaultInjector, FaultRule
 from tui.sim.plans import BatchPlan
-from tui.sim.server import DEFAULT_PROVIDERS, SimServer, serve
+from tui.sim.server import DEFAULT_PROVIDERS, DEMO_PROVIDERS, SimServer, serve
 from tui.sim.world import SimWorld
 
-__all__ = ["DEFAULT_PROVIDERS", "BatchPlan", "FaultInjector", "FaultRule", "SimClock",
+__all__ = ["DEFAULT_PROVIDERS", "DEMO_PROVIDERS", "BatchPlan", "FaultInjector", "FaultRule", "SimClock",
            "SimServer", "SimWorld", "serve"]

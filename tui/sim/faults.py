@@ -22,7 +22,11 @@ FAULT_KINDS = frozenset({
     "reset",           # process, send half the body, then reset the connection
     "trickle",         # process, then send the body at ``rate`` bytes per second
     "oversized",       # process, then pad the body to about ``size`` bytes
-    "unsupported",     # 400 unsupported_operation for the request's provider
+    "unsupported",     # 400 unsupported_operation for the request's provider (``legacy``: no code)
+    "ignore_after",    # the list ignores ``after`` and answers page 1 again, with the same
+                       # next_cursor: real Bifrost does this for anthropic, bedrock and gemini,
+                       # whose BatchList reads AfterID/PageToken, which /v1/batches never fills
+                       # (anthropic.go, bedrock.go, gemini.go BatchList; inference.go batchList)
 })
 
 
@@ -41,6 +45,8 @@ class FaultRule:
     method: str | None = None
     times: int | None = None
     probability: float = 1.0
+    legacy: bool = False
+    """``unsupported`` only: answer as older gateways do, with the message and no code."""
 
     def __post_init__(self) -> None:
         # Rules also arrive as JSON through /_sim/faults, so check them as input.
@@ -58,6 +64,8 @@ class FaultRule:
             self.method = self.method.upper()
 
     def matches(self, method: str, path: str, provider: str | None) -> bool:
+        if self.kind == "ignore_after" and not (method == "GET" and path.rstrip("/") == "/v1/batches"):
+            return False  # only a list call has an ``after`` to ignore
         return ((self.provider is None or self.provider == provider)
                 and (self.path is None or path.startswith(self.path))
                 and (self.method is None or self.method == method))
@@ -114,9 +122,21 @@ class FaultInjector:
             return list(self._rules.items())
 
     def pick(self, method: str, path: str, provider: str | None) -> FaultRule | None:
-        """The first rule that applies to this request and fires, counting it as fired."""
+        """The first rule that applies to this request and fires, counting it as fired.
+        ``ignore_after`` rules are not picked here (see :meth:`ignores_after`): they change
+        what the gateway computes, not how it answers, and combine with the others."""
+        return self._pick(method, path, provider, ignore_after=False)
+
+    def ignores_after(self, method: str, path: str, provider: str | None) -> bool:
+        """Whether an ``ignore_after`` rule fires for this list call (counted as fired)."""
+        return self._pick(method, path, provider, ignore_after=True) is not None
+
+    def _pick(self, method: str, path: str, provider: str | None, *,
+              ignore_after: bool) -> FaultRule | None:
         with self._lock:
             for rule_id, rule in self._rules.items():
+                if (rule.kind == "ignore_after") != ignore_after:
+                    continue
                 if not rule.matches(method, path, provider):
                     continue
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:

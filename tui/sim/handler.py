@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from tui.sim import shapes
 from tui.sim.control import handle_control
 from tui.sim.faults import FaultRule
-from tui.sim.routes import Reply, Route, answer, no_route, parse_route, provider_problem
+from tui.sim.routes import Reply, Route, answer, error_reply, no_route, parse_route, provider_problem
 
 if TYPE_CHECKING:
     from tui.sim.server import GatewayHTTPServer
@@ -93,6 +93,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if route and route.request_type == shapes.BATCH_CANCEL and provider:
             sim.world.note_cancel_post(provider, str(route.batch_id))
 
+        ignore_after = sim.faults.ignores_after(method, url.path, provider)
         fault = sim.faults.pick(method, url.path, provider)
         if fault and fault.kind == "drop":
             self.close_connection = True  # no reply at all: the request is lost
@@ -102,21 +103,22 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.server.closing.wait(fault.delay)
         reply = self._fault_reply(fault, provider, request_type) if fault else None
         if reply is None:
-            reply = self._gateway_reply(route, provider, query)
+            reply = self._gateway_reply(route, provider, query, ignore_after)
         if fault and fault.kind == "oversized" and reply.status == 200:
             reply = _padded(reply, fault.size)
         self._send(reply, fault)
         self._log_access(method, reply.status, started, fault)
 
     def _gateway_reply(self, route: Route | None, provider: str | None,
-                       query: dict[str, list[str]]) -> Reply:
+                       query: dict[str, list[str]], ignore_after: bool = False) -> Reply:
         if route is None:
             return no_route()
         world = self.server.sim.world
         problem = provider_problem(world, provider, route.request_type)
         if problem is not None:
             return problem
-        return answer(world, route, provider or "", query, self.server.sim.page_size)
+        return answer(world, route, provider or "", query, self.server.sim.page_size,
+                      ignore_after=ignore_after)
 
     def _read_body(self) -> bytes:
         # The body must be read even when unused, or it would be parsed as the next request.
@@ -146,11 +148,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
                       if (value := self.headers.get(name)) is not None]
         if not presented:
             return Reply(401, shapes.error_body(401, "virtual key is required", provider=provider,
-                                                request_type=request_type, bifrost=True))
+                                                request_type=request_type))
         if any(hmac.compare_digest(key.encode(), expected.encode()) for key in presented):
             return None
         return Reply(403, shapes.error_body(403, "virtual key not found", provider=provider,
-                                            request_type=request_type, bifrost=True))
+                                            request_type=request_type))
 
     # -- faults ----------------------------------------------------------------------
 
@@ -159,13 +161,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
         """The reply a fault puts in place of the gateway's, or None if it only alters
         how the real reply is delivered (latency, reset, trickle, oversized)."""
         shown_type = request_type or shapes.BATCH_LIST
+        shown_provider = provider or "unknown"
         if fault.kind == "status":
-            return Reply(fault.status, shapes.error_body(fault.status, provider=provider,
-                                                         request_type=request_type))
+            return error_reply(shapes.status_fault_error(shown_provider, shown_type, fault.status))
         if fault.kind == "rate_limit":
+            # The provider's 429 passed up (utils.go HandleProviderAPIError + the provider's
+            # parser), with the provider's Retry-After forwarded.
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
-            return Reply(429, shapes.error_body(429, provider=provider, request_type=request_type),
-                         headers)
+            return error_reply(shapes.upstream_error(shown_provider, shown_type, 429), headers)
         if fault.kind == "malformed_json":
             return Reply(200, b'{"object": "list", "data": [')
         if fault.kind == "wrong_shape":
@@ -173,7 +176,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                 return Reply(200, {"data": "not a list", "object": 7})
             return Reply(200, [{"id": 7, "status": ["in_progress"]}])
         if fault.kind == "unsupported":
-            return Reply(400, shapes.unsupported_body(provider or "unknown", shown_type))
+            return error_reply(shapes.unsupported_error(shown_provider, shown_type, legacy=fault.legacy))
         return None
 
     # -- the wire --------------------------------------------------------------------

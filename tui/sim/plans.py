@@ -54,12 +54,25 @@ class BatchPlan:
     """Seconds after the end at which the batch is archived (Anthropic ``archived_at``)."""
     metadata: dict[str, str] = field(default_factory=dict)
     errors: tuple[dict[str, object], ...] = ()
+    model_fields: str = "none"
+    """Model names in the top-level ``extra_fields``: "none" (what the gateway sends for
+    batch calls, which carry no model), "new" (``original_model_requested`` and
+    ``resolved_model_used``) or "legacy" (``model_requested``/``model_deployment``).
+    The last two exist only so a client can be tested against them."""
     legacy_model_fields: bool = False
-    """Send ``model_requested``/``model_deployment`` like older gateways do."""
-    unknown_total: bool = False
-    """Report ``total`` as 0 while counts grow, as Gemini often does."""
+    """Shorthand for ``model_fields="legacy"``."""
     raw_status: str | None = None
-    """A provider's own status passed through while validating (e.g. Bedrock "scheduled")."""
+    """A provider-native state (e.g. Bedrock "Scheduled", Vertex "JOB_STATE_PAUSED",
+    Gemini "BATCH_STATE_UNSPECIFIED") reported instead of the simulated one while the
+    batch is in one of ``raw_status_during``. It goes through the provider's own status
+    mapping in ``shapes``, so a state the gateway does not know passes through as is."""
+    raw_status_during: tuple[str, ...] = ("validating", "in_progress", "finalizing")
+    inline_requests: bool = False
+    """Gemini: the requests were sent inline, so the results come back inline and there
+    is no responses file (no ``output_file_id``)."""
+    key: int | None = None
+    """Which of the provider's gateway keys the batch lives under; None lets the world
+    pick (see ``SimWorld``)."""
 
     @property
     def started_at(self) -> float:

@@ -12,15 +12,17 @@ import ssl
 import sys
 import threading
 import traceback
+from collections.abc import Mapping, Sequence
 from http.server import ThreadingHTTPServer
 
-from tui.sim import shapes
 from tui.sim.clock import SimClock
 from tui.sim.faults import FaultInjector
 from tui.sim.handler import GatewayHandler
 from tui.sim.world import SimWorld
 
 DEFAULT_PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
+DEMO_PROVIDERS = DEFAULT_PROVIDERS + ("vertex",)
+"""What the demo can serve: every batch family the gateway has."""
 _JOIN_TIMEOUT = 2.0
 
 
@@ -86,19 +88,27 @@ class GatewayHTTPServer(ThreadingHTTPServer):
 class SimServer:
     """A Bifrost-compatible gateway on loopback, serving simulated batches per provider.
 
+    ``providers`` may name any provider, custom ones too ("siliconflow"): anthropic,
+    bedrock, gemini and vertex are served in their own shapes, every other name in
+    OpenAI's. A provider not named is one the gateway has no keys for. ``keys`` gives a
+    provider several gateway keys (see :class:`SimWorld`); ``page_size`` is the page a list
+    gets without a usable ``limit``.
+
     ``clock``, ``faults`` and ``world`` are public so that tests can step time, inject
     faults and add batches directly; another process can do the same through ``/_sim/``.
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
                  speed: float = 1.0, frozen: bool = False, start_time: float | None = None,
-                 api_key: str | None = None, providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+                 api_key: str | None = None, providers: Sequence[str] = DEFAULT_PROVIDERS,
                  batches_per_provider: int = 8, hostile: bool = False, page_size: int = 20,
                  ssl_context: ssl.SSLContext | None = None, verbose: bool = False,
-                 arrivals: float | None = None) -> None:
-        unknown = [p for p in providers if p not in shapes.BIFROST_PROVIDERS]
-        if unknown:
-            raise ValueError(f"not Bifrost providers: {', '.join(unknown)}")
+                 arrivals: float | None = None,
+                 keys: Mapping[str, int | Sequence[int]] | None = None) -> None:
+        providers = tuple(providers)
+        bad = [p for p in providers if not isinstance(p, str) or not p or p != p.strip()]
+        if bad or len(set(providers)) != len(providers):
+            raise ValueError(f"providers must be distinct non-empty names: {providers!r}")
         if not 1 <= page_size <= 100:
             raise ValueError("page_size must be between 1 and 100")
         self.host = host
@@ -109,9 +119,9 @@ class SimServer:
         self.verbose = verbose
         self.clock = SimClock(start_time, speed, frozen)
         self.faults = FaultInjector(seed)
-        self.world = SimWorld(self.clock, seed=seed, providers=tuple(providers),
+        self.world = SimWorld(self.clock, seed=seed, providers=providers,
                               batches_per_provider=batches_per_provider, hostile=hostile,
-                              arrivals=arrivals)
+                              arrivals=arrivals, keys=keys)
         self._ssl_context = ssl_context
         self._lock = threading.Lock()
         self._requests = 0
@@ -183,7 +193,7 @@ class SimServer:
 
 def serve(host: str = "127.0.0.1", port: int = 8099, seed: int = 7, speed: float = 1.0,
           api_key: str | None = None, verbose: bool = True, *, hostile: bool = False,
-          providers: tuple[str, ...] = DEFAULT_PROVIDERS, batches_per_provider: int = 8,
+          providers: Sequence[str] = DEFAULT_PROVIDERS, batches_per_provider: int = 8,
           arrivals: float | None = None) -> int:
     """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns 0.
     Raises OSError when the address cannot be bound."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from tui.sim import shapes
@@ -15,12 +17,14 @@ from tui.sim.clock import SimClock
 from tui.sim.plans import LIVE_STATUSES, BatchPlan, BatchState, state_at
 
 HOUR = 3600.0
+_JOB_ONLY = ("bedrock", "gemini", "vertex")  # providers whose batches carry a job name only
 
 _MODELS = {
     "openai": ("gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"),
     "anthropic": ("claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"),
     "bedrock": ("anthropic.claude-3-haiku-20240307-v1:0", "amazon.nova-lite-v1:0"),
     "gemini": ("gemini-2.0-flash", "gemini-1.5-pro"),
+    "vertex": ("gemini-2.0-flash-001", "gemini-1.5-pro-002"),
 }
 _JOBS = ("nightly-eval", "embeddings-backfill", "support-triage", "translation-de",
          "summaries-q4", "classifier-retrain", "red-team-sweep", "doc-qa", "search-rerank")
@@ -52,11 +56,25 @@ class CancelResult:
 
 
 class SimWorld:
-    """All simulated batches, per provider. Thread-safe."""
+    """All simulated batches, per provider, each under one of the provider's gateway keys.
+    Thread-safe.
+
+    ``keys`` gives a provider several keys, as a gateway with more than one key per
+    provider has (the list then walks key 0's pages, then key 1's, ...):
+
+    - ``{"openai": 3}``: three keys; the default batches are dealt out in turn (batch i of
+      the starting mix, and arrival i, to key ``i % 3``), added batches by a hash of their id;
+    - ``{"openai": (4, 0, 4)}``: three keys with exactly that many of the starting batches
+      each, in the order of the mix (any beyond the sum go to the last key); arrivals and
+      added batches go to key 0. A 0 makes an empty key.
+
+    ``add_batch(..., key=i)`` always wins. Providers not named have one key.
+    """
 
     def __init__(self, clock: SimClock, *, seed: int, providers: tuple[str, ...],
                  batches_per_provider: int = 8, hostile: bool = False,
-                 arrivals: float | None = None) -> None:
+                 arrivals: float | None = None,
+                 keys: Mapping[str, int | Sequence[int]] | None = None) -> None:
         self.clock = clock
         self.providers = tuple(providers)
         self._lock = threading.Lock()
@@ -64,25 +82,73 @@ class SimWorld:
         self._plans: dict[str, dict[str, BatchPlan]] = {p: {} for p in self.providers}
         self._cancel_at: dict[tuple[str, str], float] = {}
         self._cancel_posts: dict[tuple[str, str], int] = {}
+        self._keys: dict[str, int | tuple[int, ...]] = {}
+        for provider, spec in (keys or {}).items():
+            if provider not in self._plans:
+                raise ValueError(f"keys given for {provider!r}, which is not simulated")
+            spec = spec if isinstance(spec, int) else tuple(int(n) for n in spec)
+            if (spec if isinstance(spec, int) else len(spec)) < 1 or (
+                    not isinstance(spec, int) and min(spec) < 0):
+                raise ValueError(f"keys for {provider!r}: at least one key, no negative counts")
+            self._keys[provider] = spec
         anchor = int(clock.now())
         for provider in self.providers:
             # One RNG per provider, so adding a provider leaves the others' batches alone.
             rng = random.Random(f"{seed}:{provider}")
-            for plan, cancelled_after in _default_plans(provider, rng, anchor, batches_per_provider, hostile):
+            defaults = _default_plans(provider, rng, anchor, batches_per_provider, hostile)
+            for index, (plan, cancelled_after) in enumerate(defaults):
+                plan = self._keyed(plan, self._default_key(provider, index))
                 self._plans[provider][plan.id] = plan
                 if cancelled_after is not None:
                     self._cancel_at[(provider, plan.id)] = plan.created_at + cancelled_after
             if arrivals:
-                for plan in _arrival_plans(provider, random.Random(f"{seed}:{provider}:arrivals"),
-                                           anchor, arrivals, set(self._plans[provider])):
+                arrived = _arrival_plans(provider, random.Random(f"{seed}:{provider}:arrivals"),
+                                         anchor, arrivals, set(self._plans[provider]))
+                for index, plan in enumerate(arrived):
+                    spec = self._keys.get(provider, 1)
+                    plan = self._keyed(plan, index % spec if isinstance(spec, int) else 0)
                     self._plans[provider][plan.id] = plan
+
+    # -- keys ------------------------------------------------------------------------
+
+    def key_count(self, provider: str) -> int:
+        """How many gateway keys the provider has (1 unless ``keys`` said otherwise)."""
+        spec = self._keys.get(provider, 1)
+        return spec if isinstance(spec, int) else len(spec)
+
+    def _default_key(self, provider: str, index: int) -> int:
+        spec = self._keys.get(provider, 1)
+        if isinstance(spec, int):
+            return index % spec
+        edge = 0
+        for key, count in enumerate(spec):
+            edge += count
+            if index < edge:
+                return key
+        return len(spec) - 1
+
+    def _added_key(self, provider: str, batch_id: str) -> int:
+        spec = self._keys.get(provider, 1)
+        return zlib.crc32(batch_id.encode()) % spec if isinstance(spec, int) else 0
+
+    def _keyed(self, plan: BatchPlan, key: int) -> BatchPlan:
+        if plan.key is None:
+            plan = replace(plan, key=key)
+        if not 0 <= int(plan.key) < self.key_count(plan.provider):  # type: ignore[arg-type]
+            raise ValueError(f"key {plan.key} out of range for {plan.provider!r} "
+                             f"({self.key_count(plan.provider)} keys)")
+        return plan
 
     # -- reading ---------------------------------------------------------------------
 
     def batches(self, provider: str) -> list[dict[str, object]]:
-        """The provider's batches as its list call shows them, newest first, at the clock's now."""
+        """The provider's batches as its list calls show them, at the clock's now: every key's
+        batches in the order a full walk of the pages meets them (key 0 newest first, then
+        key 1, ...), each with its own ``extra_fields``."""
         now = self.clock.now()
-        return [shapes.batch_object(plan, state, listing=True) for plan, state in self.views(provider, now)]
+        latency = shapes.latency_ms(f"{shapes.BATCH_LIST}:{provider}", now)
+        return [shapes.list_item(plan, state, latency)
+                for views in self.views_by_key(provider, now) for plan, state in views]
 
     def batch(self, provider: str, batch_id: str) -> dict[str, object] | None:
         """One batch as retrieve shows it (without ``extra_fields``), or None if unknown."""
@@ -90,12 +156,33 @@ class SimWorld:
         return None if view is None else shapes.batch_object(*view)
 
     def views(self, provider: str, now: float) -> list[tuple[BatchPlan, BatchState]]:
-        """Plans and states of the batches that exist at ``now``, newest first."""
+        """Plans and states of the batches that exist at ``now``, newest first (all keys)."""
         with self._lock:
             plans = [p for p in self._plans[provider].values() if p.created_at <= now]
             cancels = {p.id: self._cancel_at.get((provider, p.id)) for p in plans}
         plans.sort(key=lambda p: (p.created_at, p.id), reverse=True)
         return [(p, state_at(p, now, cancels[p.id])) for p in plans]
+
+    def views_by_key(self, provider: str, now: float) -> list[list[tuple[BatchPlan, BatchState]]]:
+        """``views`` split by gateway key: one list per key, each newest first."""
+        split: list[list[tuple[BatchPlan, BatchState]]] = [[] for _ in range(self.key_count(provider))]
+        for plan, state in self.views(provider, now):
+            split[int(plan.key or 0)].append((plan, state))
+        return split
+
+    def resolve(self, provider: str, batch_id: str) -> str:
+        """The stored id for an id as a client may send it: Gemini adds a missing
+        ``batches/`` (gemini.go batchCancelByKey) and Vertex accepts the bare job number as
+        well as the full resource name (vertex.go); other ids are taken as they are."""
+        fam = shapes.family(provider)
+        if fam == "gemini" and not batch_id.startswith("batches/"):
+            return "batches/" + batch_id
+        if fam == "vertex" and "/" not in batch_id:
+            with self._lock:
+                for known in self._plans.get(provider, {}):
+                    if known.rsplit("/", 1)[-1] == batch_id:
+                        return known
+        return batch_id
 
     def view(self, provider: str, batch_id: str, now: float) -> tuple[BatchPlan, BatchState] | None:
         with self._lock:
@@ -124,7 +211,7 @@ class SimWorld:
         """Add a batch created ``created_offset`` seconds from now (negative: in the past).
 
         ``plan_overrides`` are :class:`BatchPlan` fields (total, rate, outcome, metadata,
-        start_delay, failure_fraction, window, ...). An "expired" outcome without a
+        start_delay, failure_fraction, window, raw_status, key, ...). An "expired" outcome without a
         ``window`` gets one that ends the batch half-way through its requests.
         """
         if provider not in self._plans:
@@ -140,6 +227,9 @@ class SimWorld:
             plan = _fit_provider(replace(plan, **plan_overrides))
             if plan.outcome == "expired" and "window" not in plan_overrides:
                 plan = replace(plan, window=plan.start_delay + plan.total / max(plan.rate, 1e-9) / 2)
+            plan = self._keyed(plan, self._added_key(provider, plan.id))
+            if plan.id in self._plans[provider]:
+                raise ValueError(f"batch {plan.id!r} already exists for {provider!r}")
             self._plans[provider][plan.id] = plan
             return plan.id
 
@@ -195,7 +285,7 @@ def _arrival_plans(provider: str, rng: random.Random, anchor: int, period: float
             rate=rng.uniform(2, 8) if big else rng.uniform(1, 4),
             failure_fraction=rng.choice((0.0, 0.0, 0.01, 0.05)),
             finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
-            metadata={"job": job} if fam in ("bedrock", "gemini") else {"job": job, "team": rng.choice(_TEAMS)},
+            metadata={"job": job} if fam in _JOB_ONLY else {"job": job, "team": rng.choice(_TEAMS)},
         )
         plans.append(_fit_provider(plan))
     return plans
@@ -226,19 +316,19 @@ def _default_plans(provider: str, rng: random.Random, anchor: int, count: int,
             pass
         seen.add(batch_id)
         job = rng.choice(_JOBS)
-        metadata = {"job": job} if fam in ("bedrock", "gemini") else {"job": job, "team": rng.choice(_TEAMS)}
+        metadata = {"job": job} if fam in _JOB_ONLY else {"job": job, "team": rng.choice(_TEAMS)}
+        rng.random()  # was the draw for old model-field spellings; kept so the mix stays put
         base = BatchPlan(
             provider=provider, id=batch_id, created_at=int(anchor - ago), total=total,
             model=rng.choice(_MODELS[fam]), start_delay=rng.uniform(20, 120), rate=rate,
             finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
-            metadata=metadata, legacy_model_fields=rng.random() < 0.3,
+            metadata=metadata,
         )
         return replace(base, **fields)
 
     def fast() -> BatchPlan:
         return plan(rng.uniform(30, 120), rng.choice((50, 120, 300, 600)), rng.uniform(2, 6),
-                    start_delay=rng.uniform(10, 30), failure_fraction=rng.choice((0.0, 0.01)),
-                    unknown_total=fam == "gemini")
+                    start_delay=rng.uniform(10, 30), failure_fraction=rng.choice((0.0, 0.01)))
 
     def slow() -> BatchPlan:
         return plan(rng.uniform(1, 3) * HOUR, rng.randint(35_000, 50_000), rng.uniform(1.5, 3.0),
@@ -259,7 +349,9 @@ def _default_plans(provider: str, rng: random.Random, anchor: int, count: int,
               stall_for=1800.0), None),
         (plan(rng.uniform(20, 40), rng.randint(1000, 5000), rng.uniform(5, 15),
               start_delay=rng.uniform(90, 150), metadata={},
-              raw_status="scheduled" if fam == "bedrock" else None), None),
+              # AWS's own "Scheduled", which Bifrost maps to validating.
+              raw_status="Scheduled" if fam == "bedrock" else None,
+              raw_status_during=("validating",)), None),
     ]
     if fam == "anthropic":
         mix.append((plan(3 * HOUR, 2500, 2.0), 900.0))

@@ -19,6 +19,8 @@ from tui.widgets.cells import COLUMNS, BatchId, Column, row_cells
 
 WIDE = 120
 """At this width and above every column is shown; below, only the essential ones."""
+MIN_WIDE_ID = 24
+"""Ids keep at least this many characters before other columns get wider."""
 
 
 def _row_signature(tracked: TrackedBatch, now: float, marked: bool) -> tuple | None:
@@ -61,6 +63,7 @@ class BatchTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
         self._columns: tuple[Column, ...] = ()
         self._id_width = 14
+        self._widths: dict[str, int] = {}
         self._cells: dict[BatchKey, tuple[Text, ...]] = {}
         self._order: list[BatchKey] = []
         self._restore: BatchKey | None = None
@@ -103,15 +106,24 @@ class BatchTable(DataTable):
         """Choose the columns for a terminal ``width``; True when the columns changed."""
         columns = tuple(c for c in COLUMNS if width >= WIDE or c.compact)
         # One space of gap per column (cells carry it themselves), plus the scrollbar.
-        wide = width >= WIDE
-        fixed = sum(c.width_at(wide) + (c.key != "mark") for c in columns if c.key != "id") + 1 + 2
+        fixed = sum(c.width + (c.key != "mark") for c in columns if c.key != "id") + 1 + 2
+        # Room to spare goes first to columns that can use more (a provider's own status
+        # such as JOB_STATE_PAUSED), as long as ids keep MIN_WIDE_ID characters.
+        spare = max(width - fixed - MIN_WIDE_ID, 0) if width >= WIDE else 0
+        widths: dict[str, int] = {}
+        for column in columns:
+            extra = min(max((column.wide_width or column.width) - column.width, 0), spare)
+            spare -= extra
+            widths[column.key] = column.width + extra
+        fixed += sum(widths.values()) - sum(c.width for c in columns)
         id_width = max(width - fixed, 10)
         if width >= WIDE:
             id_width = min(id_width, 40)
-        if columns == self._columns and id_width == self._id_width:
+        if columns == self._columns and id_width == self._id_width and widths == self._widths:
             return False
         self._columns = columns
         self._id_width = id_width
+        self._widths = widths
         # Clearing forgets the cursor; the next show() puts it back on the same batch.
         self._restore = self.selected_key if self._cursor_chosen else None
         self.clear(columns=True)
@@ -121,7 +133,7 @@ class BatchTable(DataTable):
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(column.label + " " if column.right else " " + column.label,
                          justify="right" if column.right else "left")
-            width = (id_width if column.key == "id" else column.width_at(wide)) + (column.key != "mark")
+            width = (id_width if column.key == "id" else widths[column.key]) + (column.key != "mark")
             self.add_column(label, width=width, key=column.key)
         return True
 

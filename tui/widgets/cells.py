@@ -34,10 +34,7 @@ class Column:
     """Shown at 80 columns too; the rest only when the terminal is wide."""
     right: bool = False
     wide_width: int | None = None
-    """The width when the terminal is wide, if more room helps (unknown statuses)."""
-
-    def width_at(self, wide: bool) -> int:
-        return self.wide_width if wide and self.wide_width else self.width
+    """The width to grow to when the terminal has room (a provider's own status)."""
 
 
 MARK = "●"
@@ -45,7 +42,7 @@ MARK = "●"
 
 COLUMNS = (
     Column("mark", "", 1, True),
-    Column("status", "STATUS", 13, True, wide_width=20),
+    Column("status", "STATUS", 13, True, wide_width=26),
     Column("provider", "PROVIDER", 9, True),
     Column("id", "ID", 14, True),
     Column("name", "NAME", 18, False),
