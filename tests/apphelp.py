@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
-from tui.app import BatchtopApp
+from tui.ui.app import BatchtopApp
 from tui.config import Profile
 from tui.session import Session
 from tui.sim import SimServer

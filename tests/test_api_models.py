@@ -53,7 +53,7 @@ from tui.api.models import (
     BatchPage,
     status_is_finished,
 )
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 PAYLOADS = Path(__file__).parent / "payloads"
 PROVIDER = "openai"

@@ -6,14 +6,14 @@ import pytest
 from rich.text import Text
 
 from apphelp import FakeClock, START, make_app, refresh, session_for, wait_for_polls, wait_until
-from tui.app import BatchtopApp
+from tui.ui.app import BatchtopApp
 from tui.monitor import CancelState, ProviderState, SortOrder
-from tui.screens.board import BoardScreen
-from tui.screens.confirm import ConfirmCancelScreen
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
+from tui.ui.screens.board import BoardScreen
+from tui.ui.screens.confirm import ConfirmCancelScreen
+from tui.ui.screens.detail import DetailScreen
+from tui.ui.screens.help import HelpScreen
 from tui.sim import FaultRule, SimServer
-from tui.widgets.batch_table import BatchTable
+from tui.ui.widgets.batch_table import BatchTable
 
 
 

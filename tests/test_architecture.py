@@ -27,8 +27,8 @@ def _modules_loaded(code: str) -> set[str]:
 
 def test_headless_entry_points_do_not_load_textual() -> None:
     loaded = _modules_loaded(
-        "import tui.cli, tui.headless, tui.session, tui.api, tui.config, tui.monitor, tui.sim, "
-        "tui.audit, tui.audit_cli, tui.cancels, tui.cancel_cli"
+        "import tui.cli, tui.cli.commands, tui.session, tui.api, tui.config, tui.monitor, tui.sim, "
+        "tui.cancel.audit, tui.cli.audit, tui.cancel.send, tui.cli.cancel"
     )
     assert not {m for m in loaded if m == "textual" or m.startswith("textual.")}
 

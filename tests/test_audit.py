@@ -1,4 +1,4 @@
-"""The audit log of cancel attempts (tui.audit) and ``batchtop audit`` (tui.audit_cli)."""
+"""The audit log of cancel attempts (tui.cancel.audit) and ``batchtop audit`` (tui.cli.audit)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import audit as audit_mod
-from tui.audit import (
+from tui.cancel import audit as audit_mod
+from tui.cancel.audit import (
     AUDIT_FILE,
     COUNT_KEYS,
     AuditError,
@@ -22,7 +22,7 @@ from tui.audit import (
     audit_path,
     parse_since,
 )
-from tui.audit_cli import add_audit_parser, run_audit
+from tui.cli.audit import add_audit_parser, run_audit
 from tui.config import state_dir
 
 NOW = dt.datetime(2026, 11, 25, 20, 18, 0, 123000, tzinfo=dt.timezone.utc).timestamp()

@@ -21,24 +21,24 @@ from textual.widgets import Static
 
 from apphelp import START, FakeClock, make_app, refresh, wait_for_polls, wait_until
 from tui.api import Batch
-from tui.app import BatchtopApp
-from tui.audit import AuditLog, audit_path
-from tui.cancels import AuditContext, cancel_batches
+from tui.ui.app import BatchtopApp
+from tui.cancel.audit import AuditLog, audit_path
+from tui.cancel.send import AuditContext, cancel_batches
 from tui.cli import main
 from tui.config import Profile
-from tui.humanize import count
+from tui.text.humanize import count
 from tui.monitor import Board, CancelState
 from tui.monitor.poller import poll_provider
-from tui.screens.audit import AuditScreen
-from tui.screens.board import BoardScreen
-from tui.screens.cancel_progress import CancelProgressScreen
-from tui.screens.confirm import ConfirmCancelScreen
-from tui.screens.detail import DetailScreen
-from tui.screens.typed_confirm import TypedConfirmScreen
+from tui.ui.screens.audit import AuditScreen
+from tui.ui.screens.board import BoardScreen
+from tui.ui.screens.cancel_progress import CancelProgressScreen
+from tui.ui.screens.confirm import ConfirmCancelScreen
+from tui.ui.screens.detail import DetailScreen
+from tui.ui.screens.typed_confirm import TypedConfirmScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
-from tui.widgets.batch_table import BatchTable
-from tui.widgets.cells import MARK
+from tui.ui.widgets.batch_table import BatchTable
+from tui.ui.widgets.cells import MARK
 
 SECRET = "sk-bf-secret-audit-9876"
 OPENAI = ("openai",)

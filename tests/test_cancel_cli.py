@@ -20,7 +20,7 @@ import pytest
 
 from clihelp import Result, run_in_pty
 from clihelp import cli as run_main
-from tui.audit import audit_path
+from tui.cancel.audit import audit_path
 from tui.cli import main
 from tui.sim import FaultRule, SimServer
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from clihelp import Result, cli, run_cli, run_in_pty
-from tui.cli import build_parser
+from tui.cli.parser import build_parser
 from tui.session import open_session
 from tui.sim import FaultRule, SimServer
 
@@ -580,7 +580,7 @@ def test_headless_commands_never_import_textual(url: str, command: str) -> None:
     modules = imported_modules(proc.stderr)
     assert "tui.cli" in modules  # the check below is looking at a real import log
     if command == "list":
-        assert "tui.headless" in modules
+        assert "tui.cli.commands" in modules
     textual = [m for m in modules if m == "textual" or m.startswith("textual.")]
     assert textual == []
 

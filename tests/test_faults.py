@@ -37,14 +37,14 @@ from clihelp import Result, cli, run_cli
 from apphelp import START, FakeClock
 from tui.api import BifrostClient
 from tui.api.client import batch_path
-from tui.app import BatchtopApp
+from tui.ui.app import BatchtopApp
 from tui.config import Profile
 from tui.monitor import ProviderState
 from tui.monitor.schedule import AUTH_RETRY, UNSUPPORTED_RETRY
-from tui.screens.detail import DetailScreen
+from tui.ui.screens.detail import DetailScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
-from tui.widgets.batch_table import BatchTable
+from tui.ui.widgets.batch_table import BatchTable
 
 REPO = Path(__file__).resolve().parent.parent
 PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from apphelp import START, FakeClock, wait_for_polls, wait_until
-from tui.app import BatchtopApp
-from tui.audit import audit_path
+from tui.ui.app import BatchtopApp
+from tui.cancel.audit import audit_path
 from tui.config import Profile
 from tui.session import Session
 from tui.sim import FaultRule, SimServer

@@ -30,14 +30,14 @@ from textual.widgets._footer import FooterKey
 from textual.worker import WorkerState
 
 from apphelp import wait_until
-from tui.app import BatchtopApp
+from tui.ui.app import BatchtopApp
 from tui.config import Profile
 from tui.monitor import ProviderState
 from tui.monitor.history import ProgressHistory
-from tui.screens.board import BoardScreen
+from tui.ui.screens.board import BoardScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
-from tui.widgets.batch_table import BatchTable
+from tui.ui.widgets.batch_table import BatchTable
 
 PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
 BATCHES_PER_PROVIDER = 125

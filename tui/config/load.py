@@ -24,7 +24,7 @@ from tui.config.model import (
 )
 from tui.config.paths import config_path
 from tui.config.problems import first_problem
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 TOP_LEVEL_KEYS = ("default_profile", "profiles")
 

@@ -28,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from tui.api.providers import KNOWN_PROVIDERS
 from tui.config.errors import ConfigError
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 PROFILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 """Profile names are typed on command lines and shown in the TUI: keep them plain."""

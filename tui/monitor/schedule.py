@@ -113,6 +113,6 @@ class ProviderHealth:
 
 
 def _age(seconds: float) -> str:
-    from tui.humanize import duration
+    from tui.text.humanize import duration
 
     return duration(seconds)

@@ -28,12 +28,12 @@ from tui.config import (
     resolve_api_key,
     save_profile,
 )
-from tui.describe import batch_detail_lines, progress_text, status_text
-from tui.humanize import ago, count
-from tui.audit_cli import run_audit
-from tui.cancel_cli import run_cancel
+from tui.text.describe import batch_detail_lines, progress_text, status_text
+from tui.text.humanize import ago, count
+from tui.cli.audit import run_audit
+from tui.cli.cancel import run_cancel
 from tui.session import Session, open_session
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_tui(args: argparse.Namespace) -> int:
-    from tui.app import run_app  # Textual is imported here and only here
+    from tui.ui.app import run_app  # Textual is imported here and only here
 
     return run_app(args)
 

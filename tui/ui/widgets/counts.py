@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.monitor import Summary, Totals
-from tui.widgets.palette import hue
+from tui.ui.widgets.palette import hue
 
 TILES = (
     ("pending", "PENDING", ""),

@@ -10,10 +10,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.monitor import BatchKey
-from tui.textsafe import safe_text
-from tui.widgets.batch_table import BatchTable
-from tui.widgets.counts import CountStrip
-from tui.widgets.status import HeaderBar, ProviderStatusLine
+from tui.text.safe import safe_text
+from tui.ui.widgets.batch_table import BatchTable
+from tui.ui.widgets.counts import CountStrip
+from tui.ui.widgets.status import HeaderBar, ProviderStatusLine
 
 
 class BoardScreen(Screen[None]):

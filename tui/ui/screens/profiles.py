@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 
 class ProfilePickerScreen(ModalScreen[str | None]):

@@ -10,9 +10,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.api import Batch
-from tui.cancels import CancelOutcome, CancelReport
-from tui.textsafe import safe_text
-from tui.widgets.palette import hue
+from tui.cancel.send import CancelOutcome, CancelReport
+from tui.text.safe import safe_text
+from tui.ui.widgets.palette import hue
 
 OUTCOME_GLYPHS = {"accepted": ("✓", "green"), "refused": ("✗", "red"), "failed": ("!", "yellow")}
 

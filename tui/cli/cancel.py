@@ -15,13 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from tui.api import Batch, GatewayError
-from tui.audit import AuditLog, parse_since
-from tui.cancels import AuditContext, CancelOutcome, CancelReport, cancel_batches, unique_live
+from tui.cancel.audit import AuditLog, parse_since
+from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches, unique_live
 from tui.config import ConfigError
-from tui.describe import progress_text, status_text
-from tui.humanize import count
+from tui.text.describe import progress_text, status_text
+from tui.text.humanize import count
 from tui.session import Session
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
 

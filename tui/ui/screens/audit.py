@@ -10,9 +10,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.audit import AuditRecord
-from tui.humanize import local_time
-from tui.textsafe import safe_text
+from tui.cancel.audit import AuditRecord
+from tui.text.humanize import local_time
+from tui.text.safe import safe_text
 
 
 class AuditScreen(ModalScreen[None]):

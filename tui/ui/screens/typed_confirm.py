@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui.api import Batch
-from tui.humanize import count
-from tui.textsafe import safe_text
+from tui.text.humanize import count
+from tui.text.safe import safe_text
 
 SHOWN_IDS = 5
 

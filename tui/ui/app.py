@@ -20,8 +20,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from tui.api import Batch, BifrostClient, GatewayError
-from tui.audit import AuditLog
-from tui.cancels import AuditContext, CancelOutcome, cancel_batches, cancellable
+from tui.cancel.audit import AuditLog
+from tui.cancel.send import AuditContext, CancelOutcome, cancel_batches, cancellable
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import (
     BatchKey,
@@ -32,16 +32,16 @@ from tui.monitor import (
     SortOrder,
 )
 from tui.monitor.poller import poll_provider
-from tui.screens.audit import AuditScreen
-from tui.screens.board import BoardScreen
-from tui.screens.cancel_progress import CancelProgressScreen
-from tui.screens.confirm import ConfirmCancelScreen
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen, describe_keys
-from tui.screens.profiles import ProfilePickerScreen
-from tui.screens.typed_confirm import TypedConfirmScreen, describe_targets
+from tui.ui.screens.audit import AuditScreen
+from tui.ui.screens.board import BoardScreen
+from tui.ui.screens.cancel_progress import CancelProgressScreen
+from tui.ui.screens.confirm import ConfirmCancelScreen
+from tui.ui.screens.detail import DetailScreen
+from tui.ui.screens.help import HelpScreen, describe_keys
+from tui.ui.screens.profiles import ProfilePickerScreen
+from tui.ui.screens.typed_confirm import TypedConfirmScreen, describe_targets
 from tui.session import DEMO_PROFILE, Session, open_session
-from tui.textsafe import safe_text
+from tui.text.safe import safe_text
 
 SessionOpener = Callable[[str], Session]
 

@@ -10,12 +10,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
-from tui.describe import batch_detail_lines
-from tui.humanize import count, duration, local_time
+from tui.text.describe import batch_detail_lines
+from tui.text.humanize import count, duration, local_time
 from tui.monitor import BatchKey, CancelState, TrackedBatch
-from tui.textsafe import safe_text
-from tui.widgets.palette import hue
-from tui.widgets.status import HeaderBar
+from tui.text.safe import safe_text
+from tui.ui.widgets.palette import hue
+from tui.ui.widgets.status import HeaderBar
 
 
 def cancel_timeline(tracked: TrackedBatch) -> Text:

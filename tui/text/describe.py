@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from tui.api import Batch
 from tui.api.models import TIMESTAMP_FIELDS
-from tui.humanize import ago, count, local_time, percent
-from tui.textsafe import safe_text
+from tui.text.humanize import ago, count, local_time, percent
+from tui.text.safe import safe_text
 
 STATUS_GLYPHS = {
     "validating": "○",

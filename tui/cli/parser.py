@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
-from tui.audit_cli import add_audit_parser
-from tui.cancel_cli import add_cancel_parser
+from tui.cli.audit import add_audit_parser
+from tui.cli.cancel import add_cancel_parser
 
 def _positive_float(text: str) -> float:
     try:
@@ -140,10 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from tui import headless
+    from tui.cli import commands
 
     try:
-        code = headless.run(args)
+        code = commands.run(args)
         sys.stdout.flush()
         return code
     except KeyboardInterrupt:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from tui.describe import status_glyph
-from tui.humanize import ago, count, duration, short_duration
+from tui.text.describe import status_glyph
+from tui.text.humanize import ago, count, duration, short_duration
 from tui.monitor import CancelState, TrackedBatch
-from tui.textsafe import safe_text, shorten_middle
-from tui.widgets.palette import hue
+from tui.text.safe import safe_text, shorten_middle
+from tui.ui.widgets.palette import hue
 
 STATUS_STYLES = {
     "validating": "",

@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.monitor import ProviderHealth, ProviderState
-from tui.textsafe import safe_text
-from tui.widgets.palette import hue
+from tui.text.safe import safe_text
+from tui.ui.widgets.palette import hue
 
 STATE_GLYPHS = {
     ProviderState.CONNECTING: ("…", ""),

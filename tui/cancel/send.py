@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 
 if TYPE_CHECKING:
-    from tui.audit import AuditLog
+    from tui.cancel.audit import AuditLog
 
 CANCEL_CONCURRENCY = 8
 """At most this many cancels in flight: fast for twenty batches, gentle on the gateway."""

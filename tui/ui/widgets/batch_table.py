@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.humanize import ago
+from tui.text.humanize import ago
 from tui.monitor import BatchKey, Board, TrackedBatch
-from tui.widgets.cells import COLUMNS, BatchId, Column, row_cells
+from tui.ui.widgets.cells import COLUMNS, BatchId, Column, row_cells
 
 WIDE = 120
 """At this width and above every column is shown; below, only the essential ones."""

@@ -10,9 +10,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from tui.api import Batch
-from tui.describe import progress_text, status_text
-from tui.humanize import count
-from tui.textsafe import safe_text
+from tui.text.describe import progress_text, status_text
+from tui.text.humanize import count
+from tui.text.safe import safe_text
 
 
 class ConfirmCancelScreen(ModalScreen[bool]):

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from tui.audit import AuditError, AuditLog, AuditRecord, parse_since
-from tui.humanize import count, local_time
-from tui.textsafe import safe_text
+from tui.cancel.audit import AuditError, AuditLog, AuditRecord, parse_since
+from tui.text.humanize import count, local_time
+from tui.text.safe import safe_text
 
 EXIT_OK, EXIT_USAGE = 0, 2
 MESSAGE_WIDTH = 60
