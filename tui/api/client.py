@@ -230,40 +230,8 @@ class BifrostClient:
             async with asyncio.timeout(self._connect_timeout + self._timeout * 3):
                 async with self._http.stream(method, path, params=params) as response:
                     raw = await self._read_capped(response.aiter_bytes(), response, provider)
-        except TimeoutError:
-            raise GatewayTimeout(
-                f"gateway too slow: no complete answer to {where} in {self._connect_timeout + self._timeout * 3:g}s",
-                provider=provider,
-                short="gateway too slow",
-                sent=None,
-            ) from None
-        except httpx.TimeoutException as exc:
-            connect = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            kind = "connect" if connect else "read"
-            limit = self._connect_timeout if connect else self._timeout
-            raise GatewayTimeout(
-                f"gateway timed out ({kind}, {limit:g}s) on {where}",
-                provider=provider,
-                short=f"{kind} timeout",
-                sent=False if connect else None,
-            ) from None
-        except httpx.ConnectError as exc:
-            message, short = _connect_message(self.base_url, exc)
-            raise GatewayUnreachable(message, provider=provider, short=short, sent=False) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise GatewayUnreachable(
-                f"connection to gateway dropped during {where} ({_reason(exc)})",
-                provider=provider,
-                short="connection dropped",
-                sent=None,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise GatewayUnreachable(
-                f"gateway request failed: {_reason(exc)}",
-                provider=provider,
-                short="request failed",
-                sent=None,
-            ) from None
+        except (TimeoutError, httpx.HTTPError) as exc:
+            raise self._transport_error(exc, where, provider) from None
 
         status = response.status_code
         if 200 <= status < 300:
@@ -277,6 +245,29 @@ class BifrostClient:
                     short="malformed response",
                 ) from None
         raise _http_error(status, raw, response.headers, provider)
+
+    def _transport_error(self, exc: BaseException, where: str, provider: str) -> GatewayError:
+        """The typed error for a call that got no HTTP answer: what happened, in a line, and
+        whether the request may have reached the gateway (``sent``)."""
+        kind: type[GatewayError] = GatewayUnreachable
+        sent: bool | None = None
+        if isinstance(exc, TimeoutError):
+            kind, short = GatewayTimeout, "gateway too slow"
+            message = (f"gateway too slow: no complete answer to {where} in "
+                       f"{self._connect_timeout + self._timeout * 3:g}s")
+        elif isinstance(exc, httpx.TimeoutException):
+            connect = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            phase = "connect" if connect else "read"
+            limit = self._connect_timeout if connect else self._timeout
+            kind, short, sent = GatewayTimeout, f"{phase} timeout", False if connect else None
+            message = f"gateway timed out ({phase}, {limit:g}s) on {where}"
+        elif isinstance(exc, httpx.ConnectError):
+            (message, short), sent = _connect_message(self.base_url, exc), False
+        elif isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+            message, short = f"connection to gateway dropped during {where} ({_reason(exc)})", "connection dropped"
+        else:
+            message, short = f"gateway request failed: {_reason(exc)}", "request failed"
+        return kind(message, provider=provider, short=short, sent=sent)
 
     async def _read_capped(
         self, chunks: AsyncIterator[bytes], response: httpx.Response, provider: str

@@ -364,7 +364,7 @@ class Batch(_Lenient):
             merged["extra_fields"] = {**theirs, **{k: v for k, v in mine.items() if v not in (None, "", 0)}}
         return Batch.from_wire(merged, self.provider)
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: Any) -> bool:
         """Same batch, same state: what the gateway said, minus the per-answer bookkeeping
         (latency, request type), which differs at every poll and is no change of the batch."""
         if not isinstance(other, Batch):

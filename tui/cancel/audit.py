@@ -14,7 +14,7 @@ trustworthy:
   gateway is recorded as ``host[:port]``, never as a URL that could carry credentials;
 - the file is private to its user (0600, parent folders 0700 when created here).
 
-No Textual, no rich: stdlib and ``tui.config.paths`` only, so both front ends share it.
+No Textual, no rich: stdlib and ``tui.config`` (paths, private folders) only, so both front ends share it.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.config.atomic import fsync_directory, make_private_dirs
 from tui.config.paths import state_dir
 
 try:  # POSIX: serialise writers across processes (the TUI and a CLI run side by side)
@@ -241,7 +242,7 @@ class AuditLog:
     def _redact(self, entry: AuditRecord) -> AuditRecord:
         if not self._secrets:
             return entry
-        changes: dict[str, str] = {}
+        changes: dict[str, Any] = {}
         for f in dataclasses.fields(entry):
             value = getattr(entry, f.name)
             if isinstance(value, str):
@@ -252,7 +253,7 @@ class AuditLog:
 
     def _append(self, line: bytes) -> None:
         try:
-            created = _make_private_dirs(self.path.parent)
+            created = make_private_dirs(self.path.parent)
             fd, created_file = _open_for_append(self.path)
         except OSError as exc:
             raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}") from None
@@ -271,7 +272,7 @@ class AuditLog:
                                      f"{len(line)} bytes (disk full?); the record is torn")
                 os.fsync(fd)
             if created or created_file:
-                _fsync_dir(self.path.parent)  # make the new file's name durable too
+                fsync_directory(self.path.parent)  # make the new file's name durable too
         except OSError as exc:
             raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}") from None
         finally:
@@ -316,24 +317,6 @@ class AuditLog:
         return records
 
 
-def _make_private_dirs(folder: Path) -> bool:
-    """Create ``folder`` and missing parents as 0700; True if anything was created."""
-    missing: list[Path] = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for path in reversed(missing):
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            continue  # another writer made it first
-        os.chmod(path, 0o700)  # the umask may have taken bits we need
-    return bool(missing)
-
-
 def _open_for_append(path: Path) -> tuple[int, bool]:
     """Open for appending (read too, to look at the last byte); create it 0600 if missing."""
     flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
@@ -343,19 +326,6 @@ def _open_for_append(path: Path) -> tuple[int, bool]:
         return os.open(path, flags | os.O_CREAT, 0o600), False
     os.fchmod(fd, 0o600)  # exactly 0600, whatever the umask
     return fd, True
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # not possible on every platform; the record itself is already synced
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)

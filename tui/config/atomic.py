@@ -28,7 +28,7 @@ def write_atomically(path: Path, text: str) -> None:
     """
     target = path.resolve()
     directory = target.parent
-    _make_private_dirs(directory)
+    make_private_dirs(directory)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
@@ -47,23 +47,39 @@ def write_atomically(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(directory)
+    fsync_directory(directory)
 
 
-def _make_private_dirs(directory: Path) -> None:
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for each in reversed(missing):
-        each.mkdir(mode=NEW_DIR_MODE, exist_ok=True)
+def make_private_dirs(folder: Path) -> bool:
+    """Create ``folder`` and missing parents as NEW_DIR_MODE; True if anything was created.
+    Shared with the audit log: one way to make batchtop's private folders."""
+    missing: list[Path] = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, NEW_DIR_MODE)
+        except FileExistsError:
+            continue  # another writer made it first
+        os.chmod(path, NEW_DIR_MODE)  # the umask may have taken bits we need
+    return bool(missing)
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(folder: Path) -> None:
+    """Make a rename or a new file's name in ``folder`` durable, where the platform can."""
     if os.name != "posix":  # Windows cannot open a directory to sync it.
         return
-    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(descriptor)
+    except OSError:
+        pass
     finally:
         os.close(descriptor)
