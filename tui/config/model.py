@@ -236,9 +236,9 @@ def is_valid_profile_name(name: str) -> bool:
 
 @dataclass(frozen=True)
 class ConfigFile:
-    """The validated content of one config file."""
+    """The validated content of one config file (``path`` None: no file, as for the demo)."""
 
-    path: Path
+    path: Path | None
     profiles: dict[str, Profile]
     default_profile: str | None = None
 

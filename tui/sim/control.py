@@ -28,7 +28,7 @@ def handle_control(sim: SimServer, method: str, path: str, body: bytes) -> Reply
         return Reply(200, _state(sim))
     if path == "/_sim/faults" and method == "POST":
         try:
-            rule = FaultRule(**_json_object(body))
+            rule = FaultRule(**_json_object(body))  # type: ignore[arg-type]  # checked in __post_init__
         except (TypeError, ValueError) as exc:
             return _bad_request(f"invalid fault rule: {exc}")
         return Reply(201, {"id": sim.faults.add_with_id(rule)})

@@ -101,9 +101,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "latency":
             self.server.closing.wait(fault.delay)
-        reply = self._fault_reply(fault, provider, request_type) if fault else None
-        if reply is None:
-            reply = self._gateway_reply(route, provider, query, ignore_after)
+        faulted = self._fault_reply(fault, provider, request_type) if fault else None
+        reply = faulted if faulted is not None else self._gateway_reply(route, provider, query, ignore_after)
         if fault and fault.kind == "oversized" and reply.status == 200:
             reply = _padded(reply, fault.size)
         self._send(reply, fault)
@@ -144,8 +143,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if authorization is not None:
             scheme, _, value = authorization.partition(" ")
             presented.append(value.strip() if scheme.lower() == "bearer" else "")
-        presented += [value.strip() for name in _KEY_HEADERS
-                      if (value := self.headers.get(name)) is not None]
+        presented += [header.strip() for name in _KEY_HEADERS
+                      if (header := self.headers.get(name)) is not None]
         if not presented:
             return Reply(401, shapes.error_body(401, "virtual key is required", provider=provider,
                                                 request_type=request_type))

@@ -467,8 +467,8 @@ def cancel_response(plan: BatchPlan, state: BatchState, now: float,
         # openai/openai.go BatchCancel: ID, Object, Status, CancellingAt, CancelledAt and
         # Total/Completed/Failed from OpenAI's answer; nothing else.
         full = batch_object(plan, state)
-        fields = {k: full[k] for k in ("id", "object", "status", "request_counts",
-                                       "cancelling_at", "cancelled_at") if k in full}
+        fields: dict[str, object] = {k: full[k] for k in ("id", "object", "status", "request_counts",
+                                                          "cancelling_at", "cancelled_at") if k in full}
     elif fam == "anthropic":
         # anthropic/anthropic.go BatchCancel: Object is the raw anthropicResp.Type
         # ("message_batch", not converted), Status from processing_status, CancellingAt from
@@ -564,7 +564,7 @@ def decode_cursor(encoded: str) -> tuple[int, str]:
         fields[name] = got
     if fields["v"] != 1:
         raise CursorError(f"unsupported cursor version: {fields['v']}")
-    return int(fields["i"]), str(fields["c"])
+    return int(fields["i"]), str(fields["c"])  # type: ignore[call-overload]  # checked above
 
 
 def native_cursor(provider: str, batch_id: str) -> str:
@@ -702,6 +702,7 @@ def upstream_error(provider: str, request_type: str, status: int, *,
                                                            f"HTTP {status}"))
     message = message or o_message
     code: str | None = None
+    raw: dict[str, object]
     if fam == "openai":
         kind, code = error_type or o_type, o_code
         raw = {"error": {"code": code, "message": message, "param": None, "type": kind}}

@@ -224,7 +224,7 @@ class SimWorld:
                 cancel_settle=round(self._rng.uniform(3.0, 8.0), 1),
                 metadata={"job": self._rng.choice(_JOBS)},
             )
-            plan = _fit_provider(replace(plan, **plan_overrides))
+            plan = _fit_provider(replace(plan, **plan_overrides))  # type: ignore[arg-type]
             if plan.outcome == "expired" and "window" not in plan_overrides:
                 plan = replace(plan, window=plan.start_delay + plan.total / max(plan.rate, 1e-9) / 2)
             plan = self._keyed(plan, self._added_key(provider, plan.id))
@@ -324,7 +324,7 @@ def _default_plans(provider: str, rng: random.Random, anchor: int, count: int,
             finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
             metadata=metadata,
         )
-        return replace(base, **fields)
+        return replace(base, **fields)  # type: ignore[arg-type]
 
     def fast() -> BatchPlan:
         return plan(rng.uniform(30, 120), rng.choice((50, 120, 300, 600)), rng.uniform(2, 6),
