@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tui.cancel.outcome import OUTCOMES
 from tui.config.atomic import fsync_directory, make_private_dirs
 from tui.config.paths import state_dir
 
@@ -45,7 +46,6 @@ except ImportError:  # pragma: no cover - Windows: the in-process lock is all we
 
 AUDIT_FILE = "audit.jsonl"
 SOURCES = ("tui", "cli")
-OUTCOMES = ("accepted", "refused", "failed")
 COUNT_KEYS = ("total", "pending", "succeeded", "failed", "canceled", "expired")
 REDACTED = "***"
 MESSAGE_LIMIT = 4000  # a multi-megabyte gateway error must not make a multi-megabyte line

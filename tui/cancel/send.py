@@ -2,12 +2,7 @@
 attempt written (and fsynced) before the outcome is reported. Shared by the TUI and the CLI.
 No Textual here.
 
-Outcomes:
-- accepted: the gateway answered 2xx;
-- refused: the gateway (or the provider behind it) said no with a 4xx — the batch had
-  finished, the key may not cancel, the batch is unknown;
-- failed: no usable answer — no connection (certainly not sent), the connection broke after
-  sending (maybe sent), a 5xx or a 429. Failed ones can be retried.
+How each attempt ends is an :class:`~tui.cancel.outcome.Outcome`: accepted, refused, failed.
 """
 
 from __future__ import annotations
@@ -15,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
+from tui.cancel.outcome import Outcome
 
 if TYPE_CHECKING:
     from tui.cancel.audit import AuditLog
@@ -25,7 +21,6 @@ if TYPE_CHECKING:
 CANCEL_CONCURRENCY = 8
 """At most this many cancels in flight: fast for twenty batches, gentle on the gateway."""
 
-Outcome = Literal["accepted", "refused", "failed"]
 
 
 @dataclass(frozen=True)
@@ -70,15 +65,15 @@ class CancelReport:
 
     @property
     def accepted(self) -> list[CancelOutcome]:
-        return self.of("accepted")
+        return self.of(Outcome.ACCEPTED)
 
     @property
     def refused(self) -> list[CancelOutcome]:
-        return self.of("refused")
+        return self.of(Outcome.REFUSED)
 
     @property
     def failed(self) -> list[CancelOutcome]:
-        return self.of("failed")
+        return self.of(Outcome.FAILED)
 
     @property
     def all_accepted(self) -> bool:
@@ -91,8 +86,8 @@ class CancelReport:
 def classify(error: GatewayError) -> Outcome:
     if isinstance(error, GatewayHTTPError) and error.status is not None:
         if 400 <= error.status < 500 and error.status not in (408, 429):
-            return "refused"
-    return "failed"
+            return Outcome.REFUSED
+    return Outcome.FAILED
 
 
 def counts_for_audit(batch: Batch) -> dict[str, int | None]:
@@ -166,7 +161,7 @@ async def cancel_batches(
     async def one(batch: Batch) -> None:
         async with limit:
             if report.audit_error is not None:
-                outcome = CancelOutcome(batch, "failed", message=f"not sent: {report.audit_error}", sent=False)
+                outcome = CancelOutcome(batch, Outcome.FAILED, message=f"not sent: {report.audit_error}", sent=False)
             else:
                 try:
                     answer = await client.cancel(batch.provider, batch.id)
@@ -175,12 +170,12 @@ async def cancel_batches(
                 except asyncio.CancelledError:
                     # The app is quitting with this request in flight: the gateway may have
                     # acted on it, so it is recorded before the task goes.
-                    interrupted = CancelOutcome(batch, "failed", message="interrupted before the answer came",
+                    interrupted = CancelOutcome(batch, Outcome.FAILED, message="interrupted before the answer came",
                                                 sent=None)
                     _record(interrupted)
                     raise
                 else:
-                    outcome = CancelOutcome(batch, "accepted", answer=answer)
+                    outcome = CancelOutcome(batch, Outcome.ACCEPTED, answer=answer)
                 _record(outcome)
             report.outcomes.append(outcome)
             if on_outcome is not None:
