@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 from tui.cancel.outcome import Outcome
+from tui.text.cancel_words import sent_words
 
 if TYPE_CHECKING:
     from tui.cancel.audit import AuditLog
@@ -47,11 +48,7 @@ class CancelOutcome:
 
     @property
     def sent_words(self) -> str:
-        if self.sent is False:
-            return "not sent"
-        if self.sent is None:
-            return "sent, no answer: check its status"
-        return "sent"
+        return sent_words(self.sent)
 
 
 @dataclass
