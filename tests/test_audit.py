@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -22,20 +21,45 @@ from tui.cancel.audit import (
     audit_path,
     parse_since,
 )
-from tui.cli.audit import add_audit_parser, run_audit
+from tui.cli.audit import run_audit
+from tui.cli.parser import build_parser
 from tui.config import state_dir
 
-NOW = dt.datetime(2026, 11, 25, 20, 18, 0, 123000, tzinfo=dt.timezone.utc).timestamp()
+NOW = dt.datetime(2026, 11, 25, 20, 18, 0, 123000, tzinfo=dt.UTC).timestamp()
 KEY = "sk-bf-0123456789abcdefSECRET"
 COUNTS = {"total": 5000, "pending": 1204, "succeeded": 3700, "failed": 96, "canceled": None, "expired": 0}
-FIELDS = ["time", "source", "session", "user", "host", "profile", "gateway", "provider", "batch_id",
-          "status_before", "counts", "outcome", "message", "sent", "status_after"]
+FIELDS = [
+    "time",
+    "source",
+    "session",
+    "user",
+    "host",
+    "profile",
+    "gateway",
+    "provider",
+    "batch_id",
+    "status_before",
+    "counts",
+    "outcome",
+    "message",
+    "sent",
+    "status_after",
+]
 
 
 def _record(log: AuditLog, **overrides) -> AuditRecord:
-    fields = dict(profile="prod", gateway="https://bifrost.example.com:8443/v1", provider="openai",
-                  batch_id="batch_6f1c", status_before="in_progress", counts=COUNTS,
-                  outcome="accepted", sent=True, status_after="cancelling", now=NOW)
+    fields = dict(
+        profile="prod",
+        gateway="https://bifrost.example.com:8443/v1",
+        provider="openai",
+        batch_id="batch_6f1c",
+        status_before="in_progress",
+        counts=COUNTS,
+        outcome="accepted",
+        sent=True,
+        status_after="cancelling",
+        now=NOW,
+    )
     fields.update(overrides)
     return log.record(**fields)
 
@@ -55,8 +79,7 @@ def test_path_is_in_the_state_dir() -> None:
 def test_record_writes_one_complete_json_line_per_call() -> None:
     log = AuditLog(source="tui", session="s1")
     first = _record(log)
-    _record(log, batch_id="batch_2", outcome="refused", message="batch already completed",
-            sent=True, status_after=None)
+    _record(log, batch_id="batch_2", outcome="refused", message="batch already completed", sent=True, status_after=None)
 
     lines = _lines(log.path)
     assert len(lines) == 2
@@ -161,8 +184,10 @@ def test_torn_last_line_is_skipped_and_the_next_record_starts_fresh() -> None:
 def test_read_skips_non_objects_and_tolerates_odd_records() -> None:
     log = AuditLog(source="cli")
     log.path.parent.mkdir(parents=True)
-    log.path.write_bytes(b'[1,2]\n"text"\n\xff\xfe\n\n'
-                         b'{"batch_id": "b1", "future_key": 1, "counts": {"pending": "many"}, "sent": "yes"}\n')
+    log.path.write_bytes(
+        b'[1,2]\n"text"\n\xff\xfe\n\n'
+        b'{"batch_id": "b1", "future_key": 1, "counts": {"pending": "many"}, "sent": "yes"}\n'
+    )
     (only,) = log.read()
     assert log.last_read_skipped == 3
     assert only.batch_id == "b1" and only.profile == "" and only.status_before is None
@@ -185,9 +210,14 @@ def test_read_filters_by_since_and_session() -> None:
 
 def test_the_key_never_reaches_the_file() -> None:
     log = AuditLog(source="cli", secrets=[KEY, ""])
-    _record(log, gateway=f"https://user:{KEY}@gw.example.com/?key={KEY}",
-            outcome="failed", sent=None, status_after=None,
-            message=f"401 invalid key {KEY}" + "x" * 5000 + KEY)
+    _record(
+        log,
+        gateway=f"https://user:{KEY}@gw.example.com/?key={KEY}",
+        outcome="failed",
+        sent=None,
+        status_after=None,
+        message=f"401 invalid key {KEY}" + "x" * 5000 + KEY,
+    )
     _record(log, outcome="refused", message=f"Authorization: Bearer {KEY}", profile=KEY)
     text = log.path.read_text()
     assert KEY not in text and "SECRET" not in text
@@ -248,20 +278,32 @@ def test_bad_source_or_outcome_is_a_programming_error() -> None:
 # -- parse_since ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("90s", 90), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1w", 604800),
-    (" 2H ", 7200), ("1.5h", 5400), ("0s", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1w", 604800),
+        (" 2H ", 7200),
+        ("1.5h", 5400),
+        ("0s", 0),
+    ],
+)
 def test_parse_since_durations(text: str, seconds: float) -> None:
     assert parse_since(text, now=NOW) == NOW - seconds
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2026-11-25", dt.datetime(2026, 11, 25, tzinfo=dt.timezone.utc)),
-    ("2026-11-25T10:00", dt.datetime(2026, 11, 25, 10, tzinfo=dt.timezone.utc)),
-    ("2026-11-25T10:00Z", dt.datetime(2026, 11, 25, 10, tzinfo=dt.timezone.utc)),
-    ("2026-11-25T10:00:30.5+02:00", dt.datetime(2026, 11, 25, 8, 0, 30, 500000, tzinfo=dt.timezone.utc)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-25", dt.datetime(2026, 11, 25, tzinfo=dt.UTC)),
+        ("2026-11-25T10:00", dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC)),
+        ("2026-11-25T10:00Z", dt.datetime(2026, 11, 25, 10, tzinfo=dt.UTC)),
+        ("2026-11-25T10:00:30.5+02:00", dt.datetime(2026, 11, 25, 8, 0, 30, 500000, tzinfo=dt.UTC)),
+    ],
+)
 def test_parse_since_dates(text: str, expected: dt.datetime) -> None:
     assert parse_since(text, now=NOW) == expected.timestamp()
 
@@ -276,9 +318,7 @@ def test_parse_since_rejects_with_a_clear_message(text: str) -> None:
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="batchtop")
-    add_audit_parser(parser.add_subparsers(dest="command"))
-    code = run_audit(parser.parse_args(["audit", *argv]))
+    code = run_audit(build_parser().parse_args(["audit", *argv]))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -292,13 +332,28 @@ def test_cli_empty_log(capsys) -> None:
 def test_cli_table(capsys) -> None:
     log = AuditLog(source="tui")
     _record(log, batch_id="projects/p/locations/us/batchPredictionJobs/1234567890")
-    _record(log, outcome="failed", sent=None, status_after=None, message="connection reset " * 10,
-            counts={"total": None, "pending": None})
+    _record(
+        log,
+        outcome="failed",
+        sent=None,
+        status_after=None,
+        message="connection reset " * 10,
+        counts={"total": None, "pending": None},
+    )
     code, out, err = _run(capsys)
     assert code == 0 and err == ""
     header, first, second = out.splitlines()
-    assert header.split() == ["TIME", "SOURCE", "USER@HOST", "PROFILE", "PROVIDER", "BATCH",
-                              "OUTCOME", "COUNTS", "MESSAGE"]
+    assert header.split() == [
+        "TIME",
+        "SOURCE",
+        "USER@HOST",
+        "PROFILE",
+        "PROVIDER",
+        "BATCH",
+        "OUTCOME",
+        "COUNTS",
+        "MESSAGE",
+    ]
     local = dt.datetime.fromtimestamp(NOW).strftime("%Y-%m-%d %H:%M:%S")
     assert first.startswith(local) and second.startswith(local)
     assert "projects/p/locations/us/batchPredictionJobs/1234567890" in first  # full id
@@ -322,7 +377,7 @@ def test_cli_json_empty_is_an_empty_array(capsys) -> None:
 
 def test_cli_since(capsys) -> None:
     log = AuditLog(source="cli")
-    now = dt.datetime.now(dt.timezone.utc).timestamp()
+    now = dt.datetime.now(dt.UTC).timestamp()
     _record(log, batch_id="old_one", now=now - 3 * 3600)
     _record(log, batch_id="new_one", now=now - 600)
     code, out, _ = _run(capsys, "--since", "2h", "--json")
@@ -357,8 +412,13 @@ def test_cli_unreadable_file_exits_1(capsys) -> None:
 
 def test_cli_escapes_hostile_strings(capsys) -> None:
     log = AuditLog(source="cli")
-    _record(log, batch_id="batch_\u202eevil\x1b]0;pwned\x07", outcome="refused", status_after=None,
-            message="\x1b[2J\x1b[Hcleared \u202ereversed")
+    _record(
+        log,
+        batch_id="batch_\u202eevil\x1b]0;pwned\x07",
+        outcome="refused",
+        status_after=None,
+        message="\x1b[2J\x1b[Hcleared \u202ereversed",
+    )
     for argv in ((), ("--json",)):
         code, out, _ = _run(capsys, *argv)
         assert code == 0

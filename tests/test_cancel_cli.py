@@ -14,19 +14,14 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
-
-from clihelp import Result, run_in_pty
+from clihelp import FINISHED, START, Result, run_in_pty, total_cancels
 from clihelp import cli as run_main
+
 from tui.cancel.audit import audit_path
 from tui.cli import main
 from tui.sim import FaultRule, SimServer
-
-REPO = Path(__file__).resolve().parent.parent
-START = 1_764_050_000  # 2025-11-25T05:53:20Z
-FINISHED = {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
 
 
 def cli(capsys: pytest.CaptureFixture[str], sim: SimServer, *args: str) -> Result:
@@ -49,11 +44,6 @@ def listed(out: str) -> set[str]:
 
 def cancels(sim: SimServer) -> dict[str, int]:
     return {str(b["id"]): sim.world.cancel_count("openai", str(b["id"])) for b in openai(sim)}
-
-
-def total_cancels(sim: SimServer) -> int:
-    return sum(sim.world.cancel_count(p, str(b["id"])) for p in sim.world.providers
-               for b in sim.world.batches(p))
 
 
 def audit_lines() -> list[dict]:
@@ -100,8 +90,7 @@ def test_dry_run_repeated_status_is_either(capsys, sim: SimServer) -> None:
 
 
 def test_dry_run_metadata_filter(capsys, sim: SimServer) -> None:
-    job = next(b["metadata"]["job"] for b in openai(sim)
-               if b["status"] == "in_progress" and b.get("metadata"))
+    job = next(b["metadata"]["job"] for b in openai(sim) if b["status"] == "in_progress" and b.get("metadata"))
     expected = live_ids(sim, lambda b: (b.get("metadata") or {}).get("job") == job)
     assert expected and expected != live_ids(sim)
     result = cli(capsys, sim, "--all", "--dry-run", "--metadata", f"job={job}")
@@ -109,8 +98,7 @@ def test_dry_run_metadata_filter(capsys, sim: SimServer) -> None:
     assert listed(result.out) == expected
     # Two pairs must both match.
     team = next(b["metadata"]["team"] for b in openai(sim) if b["id"] in expected)
-    both = live_ids(sim, lambda b: (b.get("metadata") or {}).get("job") == job
-                    and b["metadata"].get("team") == team)
+    both = live_ids(sim, lambda b: (b.get("metadata") or {}).get("job") == job and b["metadata"].get("team") == team)
     result = cli(capsys, sim, "--all", "--dry-run", "--metadata", f"job={job}", "--metadata", f"team={team}")
     assert listed(result.out) == both
     result = cli(capsys, sim, "--all", "--dry-run", "--metadata", "job=no-such-job")
@@ -133,8 +121,9 @@ def test_dry_run_created_after(capsys, sim: SimServer) -> None:
     assert listed(cli(capsys, sim, "--all", "--dry-run", "--created-after", cutoff).out) == expected
     # Filters combine.
     both = live_ids(sim, lambda b: b["created_at"] >= START - 3600 and b["status"] == "in_progress")
-    assert listed(cli(capsys, sim, "--all", "--dry-run", "--created-after", cutoff,
-                      "--status", "in_progress").out) == both
+    assert (
+        listed(cli(capsys, sim, "--all", "--dry-run", "--created-after", cutoff, "--status", "in_progress").out) == both
+    )
     assert total_cancels(sim) == 0
 
 
@@ -196,14 +185,17 @@ def test_second_all_run_does_not_cancel_the_cancelling_again(capsys, sim: SimSer
     assert len(audit_lines()) == len(expected)
 
 
-@pytest.mark.parametrize("args", [
-    ["--all", "{id}", "--yes"],
-    ["{id}", "--status", "in_progress", "--yes"],
-    ["{id}", "--metadata", "job=x", "--yes"],
-    ["{id}", "--created-after", "2h", "--yes"],
-    ["--yes"],
-    ["--all", "--yes", "--metadata", "novalue"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--all", "{id}", "--yes"],
+        ["{id}", "--status", "in_progress", "--yes"],
+        ["{id}", "--metadata", "job=x", "--yes"],
+        ["{id}", "--created-after", "2h", "--yes"],
+        ["--yes"],
+        ["--all", "--yes", "--metadata", "novalue"],
+    ],
+)
 def test_usage_errors_send_nothing(capsys, sim: SimServer, args: list[str]) -> None:
     batch_id = sorted(live_ids(sim))[0]
     result = cli(capsys, sim, *[a.replace("{id}", batch_id) for a in args])
@@ -255,12 +247,16 @@ def test_ids_with_one_failing_is_exit_1(capsys, sim: SimServer) -> None:
 # -- on a terminal: type the number ------------------------------------------------------
 
 
-@pytest.mark.parametrize("answer, sends", [("y\n", False), ("\n", False), ("3\n", False), ("2\n", True)],
-                         ids=["y", "enter", "wrong-number", "two"])
+@pytest.mark.parametrize(
+    "answer, sends",
+    [("y\n", False), ("\n", False), ("3\n", False), ("2\n", True)],
+    ids=["y", "enter", "wrong-number", "two"],
+)
 def test_terminal_asks_to_type_the_number(sim: SimServer, answer: str, sends: bool) -> None:
     a, b = sorted(live_ids(sim))[:2]
-    code, shown, prompted = run_in_pty(["cancel", a, b, "--provider", "openai", "--base-url", sim.base_url],
-                                       answer, prompt=b"to cancel them:")
+    code, shown, prompted = run_in_pty(
+        ["cancel", a, b, "--provider", "openai", "--base-url", sim.base_url], answer, prompt=b"to cancel them:"
+    )
     assert prompted, shown
     assert "Traceback" not in shown
     before = shown.split("to cancel them:")[0]
@@ -280,13 +276,13 @@ def test_terminal_asks_to_type_the_number(sim: SimServer, answer: str, sends: bo
 
 def test_protected_profile_on_a_terminal_needs_more_than_y(sim: SimServer, tmp_path, monkeypatch) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[profiles.prod]\nbase_url = "{sim.base_url}"\nproviders = ["openai"]\n'
-                      'protected = true\n', encoding="utf-8")
+    config.write_text(
+        f'[profiles.prod]\nbase_url = "{sim.base_url}"\nproviders = ["openai"]\nprotected = true\n', encoding="utf-8"
+    )
     config.chmod(0o600)
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
     batch_id = sorted(live_ids(sim))[0]
-    code, shown, prompted = run_in_pty(["cancel", batch_id], "y\n", prompt=b"[y/N]", timeout=10,
-                                       also=(b"Type",))
+    code, shown, prompted = run_in_pty(["cancel", batch_id], "y\n", prompt=b"[y/N]", timeout=10, also=(b"Type",))
     assert prompted, shown
     assert total_cancels(sim) == 0, shown
     assert code != 0

@@ -23,16 +23,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clihelp import FINISHED, REPO, START, Result, cli, run_cli, run_in_pty, total_cancels
 
-from clihelp import Result, cli, run_cli, run_in_pty
+from tui.cli import main
 from tui.cli.parser import build_parser
-from tui.session import open_session
+from tui.config import ConfigError
+from tui.session import SessionRequest, open_session
 from tui.sim import FaultRule, SimServer
 
-REPO = Path(__file__).resolve().parent.parent
-START = 1_764_050_000
 SECRET = "sk-bf-secret-test-1234"
-FINISHED = {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -64,11 +63,6 @@ def sim_status(sim: SimServer, provider: str, batch_id: str) -> str:
     return str(batch["status"])
 
 
-def total_cancels(sim: SimServer) -> int:
-    return sum(sim.world.cancel_count(p, str(b["id"]))
-               for p in sim.world.providers for b in sim.world.batches(p))
-
-
 def no_traceback(result: Result) -> None:
     assert "Traceback" not in result.err, result.err
     assert "Traceback" not in result.out, result.out
@@ -81,8 +75,6 @@ def write_config(path: Path, text: str) -> Path:
 
 
 # -- fixtures -----------------------------------------------------------------------
-
-
 
 
 @pytest.fixture
@@ -111,8 +103,7 @@ def test_list_table_has_every_batch_newest_first(sim: SimServer, url: str, where
     assert result.code == 0, result.err
     assert result.err == ""
 
-    created = {str(b["id"]): int(b["created_at"])
-               for p in ("openai", "anthropic") for b in sim.world.batches(p)}
+    created = {str(b["id"]): int(b["created_at"]) for p in ("openai", "anthropic") for b in sim.world.batches(p)}
     ids = table_ids(result.out)
     assert sorted(ids) == sorted(created)  # every batch, once, and nothing else
     ages = [created[i] for i in ids]
@@ -281,8 +272,7 @@ def test_cancel_refused_by_the_gateway_is_exit_1(capsys, sim: SimServer, url: st
 def test_cancel_mixed_live_finished_unknown(capsys, sim: SimServer, url: str) -> None:
     live = first_id(sim, "openai", {"in_progress"})
     done = first_id(sim, "openai", {"completed"})
-    result = cli(capsys, "cancel", live, done, "batch_nope", "--yes", "--provider", "openai",
-                 "--base-url", url)
+    result = cli(capsys, "cancel", live, done, "batch_nope", "--yes", "--provider", "openai", "--base-url", url)
     assert result.code == 1  # the unknown one failed
     assert "batch_nope" in result.err
     assert sim.world.cancel_count("openai", live) == 1
@@ -302,16 +292,18 @@ def test_cancel_read_only_flag_sends_nothing(capsys, sim: SimServer, url: str, w
     assert total_cancels(sim) == 0
 
 
-def test_cancel_read_only_profile_sends_nothing(capsys, monkeypatch, tmp_path, sim: SimServer,
-                                                url: str) -> None:
-    config = write_config(tmp_path / "config.toml", f"""\
+def test_cancel_read_only_profile_sends_nothing(capsys, monkeypatch, tmp_path, sim: SimServer, url: str) -> None:
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""\
 default_profile = "ro"
 
 [profiles.ro]
 base_url = "{url}"
 providers = ["openai"]
 read_only = true
-""")
+""",
+    )
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
     batch_id = first_id(sim, "openai", {"in_progress"})
     result = cli(capsys, "cancel", batch_id, "--yes")
@@ -322,19 +314,22 @@ read_only = true
     assert cli(capsys, "list").code == 0
 
 
-def test_cancel_several_providers_needs_provider_flag(capsys, monkeypatch, tmp_path, sim: SimServer,
-                                                      url: str) -> None:
+def test_cancel_several_providers_needs_provider_flag(capsys, monkeypatch, tmp_path, sim: SimServer, url: str) -> None:
     batch_id = first_id(sim, "openai", {"in_progress"})
-    result = cli(capsys, "cancel", batch_id, "--yes", "--base-url", url,
-                 "--provider", "openai", "--provider", "anthropic")
+    result = cli(
+        capsys, "cancel", batch_id, "--yes", "--base-url", url, "--provider", "openai", "--provider", "anthropic"
+    )
     assert result.code == 2
     assert "--provider" in result.err
 
-    config = write_config(tmp_path / "config.toml", f"""\
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""\
 [profiles.two]
 base_url = "{url}"
 providers = ["openai", "anthropic"]
-""")
+""",
+    )
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
     result = cli(capsys, "cancel", batch_id, "--yes")
     assert result.code == 2
@@ -388,8 +383,16 @@ def test_gateway_down_is_exit_1_one_line() -> None:
 
 def test_wrong_key_is_exit_1_without_the_key(keyed_sim: SimServer) -> None:
     wrong = "sk-bf-wrong-key-98765"
-    result = run_cli("list", "--base-url", keyed_sim.base_url, "--provider", "openai",
-                     "--api-key-env", "BATCHTOP_TEST_KEY", env={"BATCHTOP_TEST_KEY": wrong})
+    result = run_cli(
+        "list",
+        "--base-url",
+        keyed_sim.base_url,
+        "--provider",
+        "openai",
+        "--api-key-env",
+        "BATCHTOP_TEST_KEY",
+        env={"BATCHTOP_TEST_KEY": wrong},
+    )
     no_traceback(result)
     assert result.code == 1
     assert "403" in result.err or "401" in result.err
@@ -406,8 +409,9 @@ def test_no_key_is_exit_1_with_401(capsys, keyed_sim: SimServer) -> None:
 
 def test_right_key_is_exit_0(capsys, monkeypatch, keyed_sim: SimServer) -> None:
     monkeypatch.setenv("BATCHTOP_TEST_KEY", SECRET)
-    result = cli(capsys, "list", "--base-url", keyed_sim.base_url, "--provider", "openai",
-                 "--api-key-env", "BATCHTOP_TEST_KEY")
+    result = cli(
+        capsys, "list", "--base-url", keyed_sim.base_url, "--provider", "openai", "--api-key-env", "BATCHTOP_TEST_KEY"
+    )
     assert result.code == 0, result.err
     assert len(table_ids(result.out)) == len(keyed_sim.world.batches("openai"))
     assert SECRET not in result.out + result.err
@@ -433,12 +437,15 @@ def test_usage_errors_are_exit_2(url: str, args: list[str], needle: str) -> None
 
 
 def test_broken_config_is_exit_2_naming_file_and_line(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "broken.toml", """\
+    config = write_config(
+        tmp_path / "broken.toml",
+        """\
 [profiles.prod]
 base_url = "https://bifrost.example.com"
 providers = ["openai"
 interval = 3
-""")
+""",
+    )
     result = run_cli("list", env={"BATCHTOP_CONFIG": str(config)})
     no_traceback(result)
     assert result.code == 2
@@ -458,9 +465,8 @@ def test_plain_http_to_another_host_is_refused() -> None:
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_allow_insecure_http_passes_the_check(where: str) -> None:
     flags = ["--base-url", "http://example.com", "--provider", "openai"]
-    args = ["--allow-insecure-http", *flags, "list"] if where == "before" else [
-        "list", *flags, "--allow-insecure-http"]
-    session = open_session(build_parser().parse_args(args))  # no request is sent
+    args = ["--allow-insecure-http", *flags, "list"] if where == "before" else ["list", *flags, "--allow-insecure-http"]
+    session = open_session(SessionRequest.from_args(build_parser().parse_args(args)))  # no request is sent
     try:
         assert session.profile.base_url.startswith("http://example.com")
     finally:
@@ -468,16 +474,113 @@ def test_allow_insecure_http_passes_the_check(where: str) -> None:
 
 
 def test_allow_insecure_http_in_profile_passes_the_check(monkeypatch, tmp_path: Path) -> None:
-    config = write_config(tmp_path / "config.toml", """\
+    config = write_config(
+        tmp_path / "config.toml",
+        """\
 [profiles.lan]
 base_url = "http://gateway.internal:8080"
 providers = ["openai"]
 allow_insecure_http = true
-""")
+""",
+    )
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
-    session = open_session(build_parser().parse_args(["list"]))
+    session = open_session(SessionRequest.from_args(build_parser().parse_args(["list"])))
     try:
         assert session.profile_name == "lan"
+    finally:
+        session.close()
+
+
+# -- 5b. the session request: what the flags ask to connect to ------------------------------
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_session_request_from_the_flags_either_side_of_the_subcommand(where: str) -> None:
+    flags = [
+        "--profile",
+        "prod",
+        "--base-url",
+        "https://b.example.com",
+        "--provider",
+        "openai",
+        "--provider",
+        "gemini",
+        "--api-key-env",
+        "KEY",
+        "--interval",
+        "2.5",
+        "--read-only",
+        "--allow-insecure-http",
+        "--demo",
+    ]
+    args = [*flags, "list"] if where == "before" else ["list", *flags]
+    assert SessionRequest.from_args(build_parser().parse_args(args)) == SessionRequest(
+        profile="prod",
+        base_url="https://b.example.com",
+        providers=("openai", "gemini"),
+        api_key_env="KEY",
+        interval=2.5,
+        read_only=True,
+        allow_insecure_http=True,
+        demo=True,
+    )
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "b1"], ["cancel", "b1"], ["profiles", "list"], []])
+def test_no_flags_make_the_default_request(argv: list[str]) -> None:
+    assert SessionRequest.from_args(build_parser().parse_args(argv)) == SessionRequest()
+
+
+def test_a_request_opens_a_profile_by_name_without_a_command_line(monkeypatch, tmp_path: Path, url: str) -> None:
+    """What the board does to switch profiles: a typed request, no argparse Namespace."""
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""\
+default_profile = "a"
+
+[profiles.a]
+base_url = "{url}"
+providers = ["openai"]
+
+[profiles.b]
+base_url = "{url}"
+providers = ["gemini", "anthropic"]
+""",
+    )
+    monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
+    for request, name, providers, read_only in [
+        (SessionRequest(), "a", ["openai"], False),
+        (SessionRequest(profile="b"), "b", ["gemini", "anthropic"], False),
+        (SessionRequest(profile="b", read_only=True), "b", ["gemini", "anthropic"], True),
+        (SessionRequest(profile="b", providers=("gemini",)), "b", ["gemini"], False),
+    ]:
+        session = open_session(request)
+        try:
+            assert (session.profile_name, session.profile.providers, session.profile.read_only) == (
+                name,
+                providers,
+                read_only,
+            )
+        finally:
+            session.close()
+
+
+def test_open_session_still_takes_a_namespace(monkeypatch, tmp_path: Path, url: str) -> None:
+    """tui/ui/app.py passes an argparse.Namespace until it builds a SessionRequest itself."""
+    import argparse
+
+    config = write_config(
+        tmp_path / "config.toml",
+        f"""\
+[profiles.b]
+base_url = "{url}"
+providers = ["gemini"]
+""",
+    )
+    monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
+    session = open_session(argparse.Namespace(profile="b", read_only=True))
+    try:
+        assert (session.profile_name, session.profile.read_only) == ("b", True)
     finally:
         session.close()
 
@@ -497,8 +600,20 @@ def test_profiles_add_list_show_remove(capsys, monkeypatch, tmp_path: Path) -> N
     assert "no profiles" in result.out
     assert not config.exists()
 
-    result = cli(capsys, "profiles", "add", "prod", "--base-url", "https://bifrost.example.com",
-                 "--provider", "openai", "--provider", "anthropic", "--api-key-env", "BIFROST_KEY")
+    result = cli(
+        capsys,
+        "profiles",
+        "add",
+        "prod",
+        "--base-url",
+        "https://bifrost.example.com",
+        "--provider",
+        "openai",
+        "--provider",
+        "anthropic",
+        "--api-key-env",
+        "BIFROST_KEY",
+    )
     everything += result.out + result.err
     assert result.code == 0, result.err
     assert config.exists()
@@ -519,8 +634,7 @@ def test_profiles_add_list_show_remove(capsys, monkeypatch, tmp_path: Path) -> N
     assert "sk-bf-…" in key_line
     assert "BIFROST_KEY" in key_line
 
-    result = cli(capsys, "profiles", "add", "prod", "--base-url", "https://other.example.com",
-                 "--provider", "openai")
+    result = cli(capsys, "profiles", "add", "prod", "--base-url", "https://other.example.com", "--provider", "openai")
     everything += result.out + result.err
     assert result.code == 2
     assert "--replace" in result.err
@@ -545,8 +659,18 @@ def test_profiles_show_long_key_masked_to_its_tail(monkeypatch, tmp_path: Path) 
     config = tmp_path / "config.toml"
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
     env = {"BIFROST_KEY": key}
-    add = run_cli("profiles", "add", "prod", "--base-url", "https://bifrost.example.com",
-                  "--provider", "openai", "--api-key-env", "BIFROST_KEY", env=env)
+    add = run_cli(
+        "profiles",
+        "add",
+        "prod",
+        "--base-url",
+        "https://bifrost.example.com",
+        "--provider",
+        "openai",
+        "--api-key-env",
+        "BIFROST_KEY",
+        env=env,
+    )
     assert add.code == 0, add.err
     show = run_cli("profiles", "show", "prod", env=env)
     no_traceback(show)
@@ -557,12 +681,37 @@ def test_profiles_show_long_key_masked_to_its_tail(monkeypatch, tmp_path: Path) 
         assert "abcdefghijkl" not in text
 
 
+# -- 6b. no command: the board ------------------------------------------------------------
+
+
+def test_no_command_opens_the_board_with_the_flags(monkeypatch) -> None:
+    import tui.ui.app
+
+    seen: list[object] = []
+    monkeypatch.setattr(tui.ui.app, "run_app", lambda args: seen.append(args) or 0)
+    assert main(["--profile", "prod", "--read-only"]) == 0
+    (args,) = seen
+    assert SessionRequest.from_args(args) == SessionRequest(profile="prod", read_only=True)
+
+
+def test_a_config_error_opening_the_board_is_exit_2(capsys, monkeypatch) -> None:
+    import tui.ui.app
+
+    def broken(args: object) -> int:
+        raise ConfigError("no profile 'prod'")
+
+    monkeypatch.setattr(tui.ui.app, "run_app", broken)
+    result = cli(capsys)
+    assert (result.code, result.out, result.err) == (2, "", "batchtop: no profile 'prod'\n")
+
+
 # -- 7. no Textual in headless commands ---------------------------------------------
 
 
 def imported_modules(importtime_stderr: str) -> list[str]:
-    names = [line.rsplit("|", 1)[1].strip()
-             for line in importtime_stderr.splitlines() if line.startswith("import time:")]
+    names = [
+        line.rsplit("|", 1)[1].strip() for line in importtime_stderr.splitlines() if line.startswith("import time:")
+    ]
     return [n for n in names if n != "package"]  # drop the header line
 
 
@@ -573,14 +722,20 @@ def test_headless_commands_never_import_textual(url: str, command: str) -> None:
         "profiles": ["profiles", "list"],
         "help": ["--help"],
     }[command]
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "tui", *args], cwd=REPO,
-                          env=os.environ.copy(), stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui", *args],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     modules = imported_modules(proc.stderr)
     assert "tui.cli" in modules  # the check below is looking at a real import log
     if command == "list":
-        assert "tui.cli.commands" in modules
+        assert {"tui.cli.dispatch", "tui.cli.listing"} <= set(modules)
     textual = [m for m in modules if m == "textual" or m.startswith("textual.")]
     assert textual == []
 
@@ -596,9 +751,15 @@ def read_line(stream, timeout: float) -> str:
 
 def test_sim_subcommand_serves_and_stops_on_ctrl_c(capsys) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tui", "sim", "--port", str(port), "--seed", "3", "--quiet"],
-                            cwd=REPO, env=os.environ.copy(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "sim", "--port", str(port), "--seed", "3", "--quiet"],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = read_line(proc.stdout, 15)
         assert f"127.0.0.1:{port}" in banner
@@ -672,10 +833,27 @@ def test_demo_ignores_a_broken_user_config(capsys, hermetic_dirs: Path) -> None:
 
 
 def test_list_into_a_closed_pipe_has_no_traceback(url: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "tui", "list", "--json", "--base-url", url,
-                             "--provider", "openai", "--provider", "anthropic"],
-                            cwd=REPO, env=os.environ.copy(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "list",
+            "--json",
+            "--base-url",
+            url,
+            "--provider",
+            "openai",
+            "--provider",
+            "anthropic",
+        ],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     proc.stdout.close()  # the reader (`head`) has gone away before the output comes
     try:
         _, err = proc.communicate(timeout=30)
@@ -699,13 +877,13 @@ def test_unknown_provider_is_listed_with_a_warning(capsys) -> None:
 
 
 def test_list_says_when_the_gateway_repeats_its_first_page(capsys) -> None:
-    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=104,
-                   providers=("gemini",)) as sim:
+    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=104, providers=("gemini",)) as sim:
         sim.faults.add(FaultRule("ignore_after", provider="gemini"))
         result = cli(capsys, "list", "--base-url", sim.base_url, "--provider", "gemini")
         assert result.code == 0, result.err
-        assert ("gemini: the gateway returned only the newest 100 batches "
-                "(its next page repeats the first)") in result.err
+        assert (
+            "gemini: the gateway returned only the newest 100 batches (its next page repeats the first)"
+        ) in result.err
         assert len(table_ids(result.out)) == 100
 
 

@@ -1,12 +1,11 @@
-"""From command-line flags to a chosen profile, its key and a client. No Textual.
+"""From a request (a profile name, flags that override it) to a profile, its key and a client.
 
 Shared by the headless commands and the TUI so that both read the config, pick the
-profile and apply the overrides in exactly one way.
+profile and apply the overrides in exactly one way. No Textual.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from tui.config import (
 )
 
 if TYPE_CHECKING:
+    import argparse
+
     from tui.sim import SimServer
 
 DEMO_PROFILE = "demo"
@@ -85,37 +86,79 @@ class Session:
             self.demo = None
 
 
-def overrides_from_args(args: argparse.Namespace) -> ProfileOverrides:
-    return ProfileOverrides(
-        base_url=getattr(args, "base_url", None),
-        providers=getattr(args, "provider", None),
-        api_key_env=getattr(args, "api_key_env", None),
-        interval=getattr(args, "interval", None),
-        read_only=bool(getattr(args, "read_only", False)),
-        allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
-    )
+@dataclass(frozen=True)
+class SessionRequest:
+    """What to connect to: a profile by name (or the default), and what overrides it.
+
+    The on/off settings can only be switched on, never off, so a request cannot make a
+    read-only profile writable (see ``ProfileOverrides``).
+    """
+
+    profile: str | None = None
+    """The profile's name; None for the default one (or the command line's own profile)."""
+    base_url: str | None = None
+    providers: tuple[str, ...] | None = None
+    """Replaces the profile's list of providers."""
+    api_key_env: str | None = None
+    interval: float | None = None
+    read_only: bool = False
+    allow_insecure_http: bool = False
+    demo: bool = False
+    """Start the built-in simulator and use it; no config is read or written."""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SessionRequest:
+        """The request the connection flags make (any of them may be absent from ``args``)."""
+        providers = getattr(args, "provider", None)
+        return cls(
+            profile=getattr(args, "profile", None),
+            base_url=getattr(args, "base_url", None),
+            providers=tuple(providers) if providers is not None else None,
+            api_key_env=getattr(args, "api_key_env", None),
+            interval=getattr(args, "interval", None),
+            read_only=bool(getattr(args, "read_only", False)),
+            allow_insecure_http=bool(getattr(args, "allow_insecure_http", False)),
+            demo=bool(getattr(args, "demo", False)),
+        )
+
+    def overrides(self) -> ProfileOverrides:
+        return ProfileOverrides(
+            base_url=self.base_url,
+            providers=list(self.providers) if self.providers is not None else None,
+            api_key_env=self.api_key_env,
+            interval=self.interval,
+            read_only=self.read_only,
+            allow_insecure_http=self.allow_insecure_http,
+        )
 
 
-def open_session(args: argparse.Namespace) -> Session:
-    """Pick the profile the flags ask for; raises ConfigError (exit 2) with one clear line."""
-    if getattr(args, "demo", False):
-        return start_demo_session(args)
+def _as_request(request: SessionRequest | argparse.Namespace) -> SessionRequest:
+    # Compatibility: tui/ui/app.py (run_app) and tests/test_app.py still pass a Namespace;
+    # remove once they build a SessionRequest.
+    return request if isinstance(request, SessionRequest) else SessionRequest.from_args(request)
+
+
+def open_session(request: SessionRequest | argparse.Namespace) -> Session:
+    """Open the profile the request asks for; raises ConfigError (exit 2) with one clear line."""
+    request = _as_request(request)
+    if request.demo:
+        return start_demo_session(request)
     path = config_path()
     config = load_config(path)
-    overrides = overrides_from_args(args)
-    name, profile = select_profile(config, getattr(args, "profile", None), overrides)
+    overrides = request.overrides()
+    name, profile = select_profile(config, request.profile, overrides)
     check_transport(profile, profile_name=name, allow_insecure_http_flag=overrides.allow_insecure_http)
     api_key = resolve_api_key(profile, profile_name=name, config_path=path)
     return Session(name, profile, api_key, path)
 
 
-def start_demo_session(args: argparse.Namespace, **sim_options: Any) -> Session:
+def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_options: Any) -> Session:
     """Start the simulator on a free loopback port; reads and writes no config file."""
     from tui.config import ConfigFile
     from tui.sim import DEMO_PROVIDERS, SimServer
     from tui.sim.shapes import NO_BATCH_API
 
-    overrides = overrides_from_args(args)
+    overrides = _as_request(request).overrides()
     # Validate the flags before starting a server that would then have to be stopped.
     overrides.base_url = "http://127.0.0.1"
     overrides.providers = overrides.providers or list(DEMO_PROVIDERS)

@@ -9,28 +9,18 @@ Exit codes: 0 ok, 1 the log could not be read, 2 a bad ``--since``. No Textual h
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from tui.cancel.audit import AuditError, AuditLog, AuditRecord, parse_since
+from tui.cli.exit import ExitCode
+from tui.cli.output import err, print_columns, print_json
 from tui.text.humanize import count, local_time
 from tui.text.safe import safe_text
 
-EXIT_OK, EXIT_USAGE = 0, 2
 MESSAGE_WIDTH = 60
 HEADER = ("TIME", "SOURCE", "USER@HOST", "PROFILE", "PROVIDER", "BATCH", "OUTCOME", "COUNTS", "MESSAGE")
-
-
-def add_audit_parser(commands: argparse._SubParsersAction) -> None:
-    """Register ``audit`` on the ``batchtop`` subcommands."""
-    help_text = "show the cancel attempts recorded in the audit log, oldest first"
-    audit_cmd = commands.add_parser("audit", help=help_text, description=help_text)
-    audit_cmd.add_argument("--json", action="store_true", help="print a JSON array of the records")
-    audit_cmd.add_argument("--since", metavar="WHEN",
-                           help="only records from the last 2h, 30m, 1d... or since a date/time "
-                                "such as 2026-11-25 or 2026-11-25T10:00 (UTC unless it says otherwise)")
 
 
 def run_audit(args: argparse.Namespace) -> int:
@@ -38,35 +28,33 @@ def run_audit(args: argparse.Namespace) -> int:
     try:
         since = parse_since(since_text) if since_text is not None else None
     except ValueError as exc:
-        _err(safe_text(str(exc), 200))
-        return EXIT_USAGE
+        err(safe_text(str(exc), 200))
+        return ExitCode.USAGE
 
     log = AuditLog(source="cli")
     try:
         records = log.read(since=since)
     except AuditError as exc:
-        _err(safe_text(exc.message, 300))
+        err(safe_text(exc.message, 300))
         return exc.exit_code
 
     if getattr(args, "json", False):
-        json.dump([r.to_dict() for r in records], sys.stdout, indent=2, ensure_ascii=True)
-        sys.stdout.write("\n")
+        print_json([r.to_dict() for r in records], sys.stdout)
     elif not records:
         where = safe_text(log.path)
         print(f"no cancel attempts recorded{' in that period' if since is not None else ''} in {where}")
     else:
         print_audit_table(records, sys.stdout)
     if log.last_read_skipped:
-        _err(f"{log.last_read_skipped} unreadable line(s) in {safe_text(log.path)} skipped "
-             "(a write cut short by a crash?)")
-    return EXIT_OK
+        err(
+            f"{log.last_read_skipped} unreadable line(s) in {safe_text(log.path)} skipped "
+            "(a write cut short by a crash?)"
+        )
+    return ExitCode.OK
 
 
 def print_audit_table(records: Sequence[AuditRecord], out: TextIO) -> None:
-    rows = [_row(r) for r in records]
-    widths = [max(len(HEADER[i]), *(len(row[i]) for row in rows)) for i in range(len(HEADER))]
-    for cells in (HEADER, *rows):
-        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip(), file=out)
+    print_columns(HEADER, [_row(r) for r in records], out)
 
 
 def _row(r: AuditRecord) -> tuple[str, ...]:
@@ -90,7 +78,7 @@ def _outcome_text(r: AuditRecord) -> str:
         return f"{outcome} → {safe_text(r.status_after, 16)}"
     if r.outcome == "failed":
         # Unknown means the connection dropped after sending: the batch may be cancelling.
-        reached = {True: "sent", False: "not sent"}.get(r.sent, "sent?")
+        reached = "sent?" if r.sent is None else "sent" if r.sent else "not sent"
         return f"{outcome} ({reached})"
     return outcome
 
@@ -100,7 +88,3 @@ def _counts_text(counts: dict[str, int | None]) -> str:
     if pending is None and total is None:
         return "—"
     return f"pending {count(pending)} of {count(total)}"
-
-
-def _err(message: str) -> None:
-    print(f"batchtop: {message}", file=sys.stderr)

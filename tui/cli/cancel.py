@@ -17,31 +17,13 @@ from collections.abc import Sequence
 from tui.api import Batch, GatewayError
 from tui.cancel.audit import AuditLog, parse_since
 from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches, unique_live
+from tui.cli.exit import ExitCode
+from tui.cli.output import err
 from tui.config import ConfigError
+from tui.session import Session
 from tui.text.describe import progress_text, status_text
 from tui.text.humanize import count
-from tui.session import Session
 from tui.text.safe import safe_text
-
-EXIT_OK, EXIT_API, EXIT_USAGE = 0, 1, 2
-
-
-def add_cancel_parser(cancel_cmd: argparse.ArgumentParser) -> None:
-    cancel_cmd.add_argument("batch_ids", metavar="ID", nargs="*", help="batches to cancel")
-    cancel_cmd.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    chosen = cancel_cmd.add_argument_group("select by filter (instead of ids)")
-    chosen.add_argument("--all", action="store_true", help="every live batch of the provider that matches")
-    chosen.add_argument("--status", action="append", metavar="STATUS",
-                        help="only batches in this status (repeatable), e.g. in_progress")
-    chosen.add_argument("--metadata", action="append", metavar="KEY=VALUE",
-                        help="only batches whose metadata has KEY=VALUE (repeatable: all must match)")
-    chosen.add_argument("--created-after", metavar="WHEN",
-                        help="only batches created in the last 2h / 30m / 1d, or after a date")
-    cancel_cmd.add_argument("--dry-run", action="store_true", help="list what would be cancelled; send nothing")
-
-
-def _err(message: str) -> None:
-    print(f"batchtop: {message}", file=sys.stderr)
 
 
 def _single_provider(session: Session) -> str:
@@ -95,7 +77,9 @@ async def _select(session: Session, provider: str, args: argparse.Namespace) -> 
             listing = await client.list_batches(provider)
             if (shortfall := listing.shortfall()) is not None:
                 problems.append(shortfall)
-            chosen = [b for b in listing.batches if matches(b, statuses=statuses, metadata=metadata, created_after=after)]
+            chosen = [
+                b for b in listing.batches if matches(b, statuses=statuses, metadata=metadata, created_after=after)
+            ]
             return chosen, problems
 
         async def one(batch_id: str) -> Batch | GatewayError:
@@ -144,22 +128,22 @@ def _confirmed_on_terminal(live: list[Batch], *, protected: bool) -> bool:
 def run_cancel(args: argparse.Namespace, session: Session) -> int:
     _check_usage(args)
     if session.profile.read_only:
-        _err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
-        return EXIT_USAGE
+        err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
+        return ExitCode.USAGE
     provider = _single_provider(session)
     interactive = sys.stdin.isatty()
     if not args.dry_run and not args.yes and (args.all or not interactive):
         why = "--all sends nothing without --yes" if args.all else "no terminal to ask on"
-        _err(f"refusing to cancel without confirmation: {why}; pass --yes (or --dry-run to look first)")
-        return EXIT_USAGE
+        err(f"refusing to cancel without confirmation: {why}; pass --yes (or --dry-run to look first)")
+        return ExitCode.USAGE
 
     try:
         chosen, problems = asyncio.run(_select(session, provider, args))
     except GatewayError as exc:
-        _err(f"{provider}: {safe_text(exc.message, 300)}; nothing sent")
-        return EXIT_API
+        err(f"{provider}: {safe_text(exc.message, 300)}; nothing sent")
+        return ExitCode.API
     for problem in problems:
-        _err(f"{provider} {problem}")
+        err(f"{provider} {problem}")
     live, skipped = unique_live(chosen)
     not_cancelled = 0
     for batch in skipped:
@@ -168,18 +152,20 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
         elif batch.finished:
             # Named on the command line but already over: it was not cancelled, and says so.
             not_cancelled += 1
-            _err(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; "
-                 "not cancelled, nothing sent")
+            err(
+                f"{provider} {safe_text(batch.id)}: already {safe_text(batch.outcome, 20)}; not cancelled, nothing sent"
+            )
         else:
-            print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.status_shown, 30)}; "
-                  "nothing sent")
-    exit_code = EXIT_API if (problems or not_cancelled) and not args.all else EXIT_OK
+            print(f"{provider} {safe_text(batch.id)}: already {safe_text(batch.status_shown, 30)}; nothing sent")
+    exit_code = ExitCode.API if (problems or not_cancelled) and not args.all else ExitCode.OK
     if not live:
         print("nothing to cancel")
         return exit_code
 
-    print(f"{'Would cancel' if args.dry_run else 'Cancelling' if args.yes else 'About to cancel'} "
-          f"{len(live)} batch(es) on {provider} at {session.gateway_host}:")
+    print(
+        f"{'Would cancel' if args.dry_run else 'Cancelling' if args.yes else 'About to cancel'} "
+        f"{len(live)} batch(es) on {provider} at {session.gateway_host}:"
+    )
     for batch in live:
         print(f"  {describe(batch)}")
     if args.dry_run:
@@ -189,7 +175,7 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
         print("Requests already done are kept; the pending ones are dropped.")
         if not _confirmed_on_terminal(live, protected=session.profile.protected):
             print("Nothing cancelled.")
-            return EXIT_API
+            return ExitCode.API
 
     audit = AuditLog(source="cli", secrets=[session.api_key] if session.api_key else [])
     report = asyncio.run(_send(session, live, audit))
@@ -204,7 +190,7 @@ async def _send(session: Session, live: list[Batch], audit: AuditLog) -> CancelR
             print(f"{where}: accepted → {status}", flush=True)
         else:
             extra = f" ({outcome.sent_words})" if outcome.outcome == "failed" else ""
-            _err(f"{where}: {outcome.outcome} — {safe_text(outcome.message or '', 300)}{extra}")
+            err(f"{where}: {outcome.outcome} — {safe_text(outcome.message or '', 300)}{extra}")
 
     context = AuditContext(session.profile_name, session.gateway_host)
     async with session.client() as client:
@@ -214,14 +200,11 @@ async def _send(session: Session, live: list[Batch], audit: AuditLog) -> CancelR
 def _print_summary(report: CancelReport, provider: str) -> int:
     print(report.summary())
     if report.audit_error:
-        _err(f"{report.audit_error}; the cancels after it were not sent")
+        err(f"{report.audit_error}; the cancels after it were not sent")
     if report.failed:
         ids = " ".join(safe_text(o.batch.id) for o in report.failed)
         maybe_sent = [o for o in report.failed if o.sent is not False]
         if maybe_sent:
-            _err(f"{len(maybe_sent)} of the failed may have reached the gateway: check with `batchtop show`")
+            err(f"{len(maybe_sent)} of the failed may have reached the gateway: check with `batchtop show`")
         print(f"retry the failed ones: batchtop cancel --provider {provider} --yes {ids}")
-    return EXIT_OK if report.all_accepted and not report.audit_error else EXIT_API
-
-
-__all__ = ["add_cancel_parser", "run_cancel"]
+    return ExitCode.OK if report.all_accepted and not report.audit_error else ExitCode.API

@@ -1,7 +1,7 @@
-"""The ``batchtop`` command: argument parsing and dispatch.
+"""The ``batchtop`` command line: every command and flag, in the order ``--help`` shows them.
 
-Headless subcommands never import Textual; the TUI is imported only when it runs, so
-``batchtop list`` starts fast on a jump host and works where Textual cannot draw.
+``main`` parses, hands the arguments to ``tui.cli.dispatch`` and turns Ctrl-C and a closed
+pipe into exit codes. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -12,8 +12,49 @@ import sys
 from collections.abc import Sequence
 
 from tui import __version__
-from tui.cli.audit import add_audit_parser
-from tui.cli.cancel import add_cancel_parser
+from tui.cli.dispatch import run
+from tui.cli.exit import ExitCode
+from tui.cli.output import err
+
+Commands = argparse._SubParsersAction  # the type add_subparsers() returns (argparse keeps it private)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code = run(args)
+        sys.stdout.flush()
+        return code
+    except KeyboardInterrupt:
+        err("interrupted")
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`batchtop list | head`): not an error worth a traceback.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.BROKEN_PIPE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batchtop",
+        description="Watch and cancel LLM batch jobs on a Bifrost gateway. Without a command, opens the live board.",
+    )
+    parser.add_argument("--version", action="version", version=f"batchtop {__version__}")
+    _add_connection_flags(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_list(commands)
+    _add_show(commands)
+    _add_cancel(commands)
+    _add_profiles(commands)
+    _add_audit(commands)
+    _add_sim(commands)
+    return parser
+
+
+# -- value types --------------------------------------------------------------------
+
 
 def _positive_float(text: str) -> float:
     try:
@@ -35,6 +76,9 @@ def _port(text: str) -> int:
     return value
 
 
+# -- the connection flags (tui.session.SessionRequest) -------------------------------
+
+
 def _add_connection_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """The connection flags, accepted before and after the subcommand.
 
@@ -42,119 +86,167 @@ def _add_connection_flags(parser: argparse.ArgumentParser, *, top: bool) -> None
     not overwritten by the subcommand's default.
     """
     default = None if top else argparse.SUPPRESS
+    off = False if top else argparse.SUPPRESS
     group = parser.add_argument_group("connection (override the profile)")
     group.add_argument("--profile", metavar="NAME", default=default, help="profile from the config file")
-    group.add_argument("--base-url", metavar="URL", default=default, help="gateway URL, e.g. https://bifrost.example.com")
-    group.add_argument("--provider", metavar="NAME", action="append", default=default,
-                       help="provider to watch (repeatable); replaces the profile's list")
-    group.add_argument("--api-key-env", metavar="VAR", default=default,
-                       help="environment variable holding the key")
-    group.add_argument("--interval", metavar="SECONDS", type=_positive_float, default=default,
-                       help="seconds between polls")
-    group.add_argument("--read-only", action="store_true", default=False if top else argparse.SUPPRESS,
-                       help="never cancel anything")
-    group.add_argument("--allow-insecure-http", action="store_true",
-                       default=False if top else argparse.SUPPRESS,
-                       help="allow plain http:// to a host other than loopback")
-    group.add_argument("--demo", action="store_true", default=False if top else argparse.SUPPRESS,
-                       help="start the built-in simulator and use it (writes no config)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="batchtop",
-        description="Watch and cancel LLM batch jobs on a Bifrost gateway. "
-        "Without a command, opens the live board.",
+    group.add_argument(
+        "--base-url", metavar="URL", default=default, help="gateway URL, e.g. https://bifrost.example.com"
     )
-    parser.add_argument("--version", action="version", version=f"batchtop {__version__}")
-    _add_connection_flags(parser, top=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    group.add_argument(
+        "--provider",
+        metavar="NAME",
+        action="append",
+        default=default,
+        help="provider to watch (repeatable); replaces the profile's list",
+    )
+    group.add_argument("--api-key-env", metavar="VAR", default=default, help="environment variable holding the key")
+    group.add_argument(
+        "--interval", metavar="SECONDS", type=_positive_float, default=default, help="seconds between polls"
+    )
+    group.add_argument("--read-only", action="store_true", default=off, help="never cancel anything")
+    group.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=off,
+        help="allow plain http:// to a host other than loopback",
+    )
+    group.add_argument(
+        "--demo",
+        action="store_true",
+        default=off,
+        help="start the built-in simulator and use it (writes no config)",
+    )
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
-        _add_connection_flags(sub, top=False)
-        return sub
 
-    list_cmd = command("list", "list the batches of every provider of the profile, newest first")
+def _connected(commands: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
+    """A subcommand that talks to a gateway, so takes the connection flags too."""
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    _add_connection_flags(sub, top=False)
+    return sub
+
+
+# -- one function per command (tui.cli.listing, cancel, profiles, audit, simulator) --
+
+
+def _add_list(commands: Commands) -> None:
+    list_cmd = _connected(commands, "list", "list the batches of every provider of the profile, newest first")
     list_cmd.add_argument("--json", action="store_true", help="print a JSON array of batch objects")
 
-    show_cmd = command("show", "show one batch")
+
+def _add_show(commands: Commands) -> None:
+    show_cmd = _connected(commands, "show", "show one batch")
     show_cmd.add_argument("batch_id", metavar="ID")
     show_cmd.add_argument("--json", action="store_true", help="print the batch object as JSON")
 
-    cancel_cmd = command("cancel", "cancel batches (asks first unless --yes)")
-    add_cancel_parser(cancel_cmd)
 
-    profiles_cmd = command("profiles", "manage connection profiles")
-    profile_actions = profiles_cmd.add_subparsers(dest="profiles_action", metavar="ACTION", required=True)
-    profile_actions.add_parser("list", help="list the profiles")
-    show_profile = profile_actions.add_parser("show", help="show one profile (the key masked)")
-    show_profile.add_argument("name", nargs="?", metavar="NAME")
-    add_profile = profile_actions.add_parser(
-        "add", help="add a profile",
+def _add_cancel(commands: Commands) -> None:
+    cancel_cmd = _connected(commands, "cancel", "cancel batches (asks first unless --yes)")
+    cancel_cmd.add_argument("batch_ids", metavar="ID", nargs="*", help="batches to cancel")
+    cancel_cmd.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    chosen = cancel_cmd.add_argument_group("select by filter (instead of ids)")
+    chosen.add_argument("--all", action="store_true", help="every live batch of the provider that matches")
+    chosen.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="only batches in this status (repeatable), e.g. in_progress",
+    )
+    chosen.add_argument(
+        "--metadata",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only batches whose metadata has KEY=VALUE (repeatable: all must match)",
+    )
+    chosen.add_argument(
+        "--created-after", metavar="WHEN", help="only batches created in the last 2h / 30m / 1d, or after a date"
+    )
+    cancel_cmd.add_argument("--dry-run", action="store_true", help="list what would be cancelled; send nothing")
+
+
+def _add_profiles(commands: Commands) -> None:
+    profiles_cmd = _connected(commands, "profiles", "manage connection profiles")
+    actions = profiles_cmd.add_subparsers(dest="profiles_action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="list the profiles")
+    show = actions.add_parser("show", help="show one profile (the key masked)")
+    show.add_argument("name", nargs="?", metavar="NAME")
+    add = actions.add_parser(
+        "add",
+        help="add a profile",
         description="Add a profile. Keys are never taken on the command line (shell history): "
         "name an environment variable (--api-key-env) or a command (--api-key-cmd).",
     )
-    add_profile.add_argument("name", metavar="NAME")
-    add_profile.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS, help="gateway URL (required)")
-    add_profile.add_argument("--provider", metavar="NAME", action="append", default=argparse.SUPPRESS,
-                             help="provider to watch (repeatable, at least one)")
-    add_profile.add_argument("--api-key-env", metavar="VAR", default=argparse.SUPPRESS,
-                             help="environment variable holding the key")
-    add_profile.add_argument("--interval", metavar="SECONDS", type=_positive_float, default=argparse.SUPPRESS,
-                             help="seconds between polls")
-    add_profile.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
-                             help="never cancel anything with this profile")
-    add_profile.add_argument("--allow-insecure-http", action="store_true", default=argparse.SUPPRESS,
-                             help="allow plain http:// to a host other than loopback")
-    add_profile.add_argument("--api-key-cmd", metavar="COMMAND",
-                             help="command printing the key, run without a shell, e.g. 'pass show bifrost'")
-    add_profile.add_argument("--auth-header", choices=["authorization", "x-bf-vk", "x-api-key"])
-    add_profile.add_argument("--protected", action="store_true", help="ask for typed confirmation on every cancel")
-    add_profile.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to trust for the gateway")
-    add_profile.add_argument("--no-verify-tls", action="store_true", help="do not verify TLS (not recommended)")
-    add_profile.add_argument("--default", action="store_true", help="make it the default profile")
-    add_profile.add_argument("--replace", action="store_true", help="replace a profile of the same name")
-    remove_profile = profile_actions.add_parser("remove", help="remove a profile")
-    remove_profile.add_argument("name", metavar="NAME")
+    add.add_argument("name", metavar="NAME")
+    # SUPPRESS: these share their dest with the connection flags given before "add".
+    add.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS, help="gateway URL (required)")
+    add.add_argument(
+        "--provider",
+        metavar="NAME",
+        action="append",
+        default=argparse.SUPPRESS,
+        help="provider to watch (repeatable, at least one)",
+    )
+    add.add_argument(
+        "--api-key-env", metavar="VAR", default=argparse.SUPPRESS, help="environment variable holding the key"
+    )
+    add.add_argument(
+        "--interval", metavar="SECONDS", type=_positive_float, default=argparse.SUPPRESS, help="seconds between polls"
+    )
+    add.add_argument(
+        "--read-only", action="store_true", default=argparse.SUPPRESS, help="never cancel anything with this profile"
+    )
+    add.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="allow plain http:// to a host other than loopback",
+    )
+    add.add_argument(
+        "--api-key-cmd",
+        metavar="COMMAND",
+        help="command printing the key, run without a shell, e.g. 'pass show bifrost'",
+    )
+    add.add_argument("--auth-header", choices=["authorization", "x-bf-vk", "x-api-key"])
+    add.add_argument("--protected", action="store_true", help="ask for typed confirmation on every cancel")
+    add.add_argument("--ca-bundle", metavar="PEM", help="CA certificates to trust for the gateway")
+    add.add_argument("--no-verify-tls", action="store_true", help="do not verify TLS (not recommended)")
+    add.add_argument("--default", action="store_true", help="make it the default profile")
+    add.add_argument("--replace", action="store_true", help="replace a profile of the same name")
+    remove = actions.add_parser("remove", help="remove a profile")
+    remove.add_argument("name", metavar="NAME")
 
-    add_audit_parser(commands)
 
+def _add_audit(commands: Commands) -> None:
+    help_text = "show the cancel attempts recorded in the audit log, oldest first"
+    audit_cmd = commands.add_parser("audit", help=help_text, description=help_text)
+    audit_cmd.add_argument("--json", action="store_true", help="print a JSON array of the records")
+    audit_cmd.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only records from the last 2h, 30m, 1d... or since a date/time "
+        "such as 2026-11-25 or 2026-11-25T10:00 (UTC unless it says otherwise)",
+    )
+
+
+def _add_sim(commands: Commands) -> None:
     sim_cmd = commands.add_parser(
-        "sim", help="run the Bifrost-compatible gateway simulator",
+        "sim",
+        help="run the Bifrost-compatible gateway simulator",
         description="Run the built-in Bifrost-compatible gateway simulator in the foreground.",
     )
     sim_cmd.add_argument("--host", default="127.0.0.1")
     sim_cmd.add_argument("--port", type=_port, default=8099)
     sim_cmd.add_argument("--seed", type=int, default=7)
-    sim_cmd.add_argument("--speed", type=_positive_float, default=1.0,
-                         help="simulated seconds per real second")
-    sim_cmd.add_argument("--api-key-env", metavar="VAR",
-                         help="require the key held by this environment variable")
+    sim_cmd.add_argument("--speed", type=_positive_float, default=1.0, help="simulated seconds per real second")
+    sim_cmd.add_argument("--api-key-env", metavar="VAR", help="require the key held by this environment variable")
     sim_cmd.add_argument("--batches", type=int, default=8, metavar="N", help="batches per provider at start")
-    sim_cmd.add_argument("--arrivals", type=float, default=600.0, metavar="SECONDS",
-                         help="a new batch per provider about every SECONDS of simulated time (0: none)")
+    sim_cmd.add_argument(
+        "--arrivals",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="a new batch per provider about every SECONDS of simulated time (0: none)",
+    )
     sim_cmd.add_argument("--quiet", action="store_true", help="do not print a line per request")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from tui.cli import commands
-
-    try:
-        code = commands.run(args)
-        sys.stdout.flush()
-        return code
-    except KeyboardInterrupt:
-        print("batchtop: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (`batchtop list | head`): not an error worth a traceback.
-        # Point stdout at devnull so the interpreter's final flush does not fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
 
 
 if __name__ == "__main__":
