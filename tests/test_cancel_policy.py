@@ -9,15 +9,28 @@ from tui.cancel.policy import READ_ONLY_REFUSAL, Confirmation, may_cancel, plan_
 
 
 def batch(batch_id: str, status: str = "in_progress", provider: str = "openai") -> Batch:
-    return Batch.from_wire({"id": batch_id, "status": status,
-                            "request_counts": {"total": 10, "completed": 1, "failed": 0}}, provider)
+    return Batch.from_wire(
+        {"id": batch_id, "status": status, "request_counts": {"total": 10, "completed": 1, "failed": 0}}, provider
+    )
 
 
-@pytest.mark.parametrize(("status", "expected"), [
-    ("validating", True), ("in_progress", True), ("finalizing", True), ("JOB_STATE_PAUSED", True),
-    ("cancelling", False), ("completed", False), ("failed", False), ("expired", False),
-    ("cancelled", False), ("canceled", False), ("ended", False), ("deleted", False),
-])
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("validating", True),
+        ("in_progress", True),
+        ("finalizing", True),
+        ("JOB_STATE_PAUSED", True),
+        ("cancelling", False),
+        ("completed", False),
+        ("failed", False),
+        ("expired", False),
+        ("cancelled", False),
+        ("canceled", False),
+        ("ended", False),
+        ("deleted", False),
+    ],
+)
 def test_what_may_be_cancelled(status: str, expected: bool) -> None:
     assert may_cancel(batch("b", status)) is expected
 
@@ -41,8 +54,9 @@ def test_one_batch_beside_others_left_out_is_typed() -> None:
 
 
 def test_several_batches_type_their_number_each_counted_once() -> None:
-    plan = plan_cancel([batch("a"), batch("b"), batch("a"), batch("a", provider="gemini")],
-                       read_only=False, protected=False)
+    plan = plan_cancel(
+        [batch("a"), batch("b"), batch("a"), batch("a", provider="gemini")], read_only=False, protected=False
+    )
     assert len(plan.to_cancel) == 3  # (provider, id) is the key
     assert plan.confirmation is Confirmation.TYPE_COUNT and plan.expected == "3"
     assert not plan.accepts("2") and not plan.accepts("y") and plan.accepts("3")

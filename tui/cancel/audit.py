@@ -121,12 +121,19 @@ class AuditRecord:
 
         sent = d.get("sent")
         return cls(
-            time=text("time"), source=text("source"), session=text("session"), user=text("user"),
-            host=text("host"), profile=text("profile"), gateway=text("gateway"),
-            provider=text("provider"), batch_id=text("batch_id"),
+            time=text("time"),
+            source=text("source"),
+            session=text("session"),
+            user=text("user"),
+            host=text("host"),
+            profile=text("profile"),
+            gateway=text("gateway"),
+            provider=text("provider"),
+            batch_id=text("batch_id"),
             status_before=optional_text("status_before"),
             counts=normalize_counts(d.get("counts")),
-            outcome=text("outcome"), message=optional_text("message"),
+            outcome=text("outcome"),
+            message=optional_text("message"),
             sent=sent if isinstance(sent, bool) else None,
             status_after=optional_text("status_after"),
         )
@@ -168,7 +175,7 @@ def gateway_label(gateway: str) -> str:
 
 def format_time(now: float) -> str:
     """``2026-11-25T20:18:00.123Z``: UTC, milliseconds, sortable as text."""
-    instant = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc)
+    instant = dt.datetime.fromtimestamp(now, tz=dt.UTC)
     return instant.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -176,7 +183,7 @@ def _parse_instant(text: str) -> dt.datetime:
     """An ISO date or date-time; without an offset it is UTC (the log and ``--since`` agree)."""
     value = dt.datetime.fromisoformat(text.strip())
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -202,8 +209,9 @@ class AuditLog:
     string of every record before it is written.
     """
 
-    def __init__(self, path: Path | None = None, *, source: str, session: str | None = None,
-                 secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self, path: Path | None = None, *, source: str, session: str | None = None, secrets: Iterable[str] = ()
+    ) -> None:
         if source not in SOURCES:
             raise ValueError(f"audit source must be one of {SOURCES}, got {source!r}")
         self.path = path if path is not None else audit_path()
@@ -215,10 +223,21 @@ class AuditLog:
 
     # -- writing ----------------------------------------------------------------------
 
-    def record(self, *, profile: str, gateway: str, provider: str, batch_id: str,
-               status_before: str | None, counts: Mapping[str, int | None] | None, outcome: str,
-               message: str | None = None, sent: bool | None = None,
-               status_after: str | None = None, now: float | None = None) -> AuditRecord:
+    def record(
+        self,
+        *,
+        profile: str,
+        gateway: str,
+        provider: str,
+        batch_id: str,
+        status_before: str | None,
+        counts: Mapping[str, int | None] | None,
+        outcome: str,
+        message: str | None = None,
+        sent: bool | None = None,
+        status_after: str | None = None,
+        now: float | None = None,
+    ) -> AuditRecord:
         """Append one attempt and return it once it is on disk (fsync-ed).
 
         Raises ``AuditError`` if it could not be written in full: the caller must then
@@ -228,10 +247,20 @@ class AuditLog:
             raise ValueError(f"audit outcome must be one of {OUTCOMES}, got {outcome!r}")
         entry = AuditRecord(
             time=format_time(time.time() if now is None else now),
-            source=self.source, session=self.session, user=_current_user(), host=_current_host(),
-            profile=profile, gateway=gateway_label(gateway), provider=provider, batch_id=batch_id,
-            status_before=status_before, counts=normalize_counts(counts), outcome=outcome,
-            message=message, sent=sent, status_after=status_after,
+            source=self.source,
+            session=self.session,
+            user=_current_user(),
+            host=_current_host(),
+            profile=profile,
+            gateway=gateway_label(gateway),
+            provider=provider,
+            batch_id=batch_id,
+            status_before=status_before,
+            counts=normalize_counts(counts),
+            outcome=outcome,
+            message=message,
+            sent=sent,
+            status_after=status_after,
         )
         entry = self._redact(entry)  # before cutting the message, or half a key could remain
         if entry.message is not None and len(entry.message) > MESSAGE_LIMIT:
@@ -268,8 +297,10 @@ class AuditLog:
                     line = b"\n" + line
                 written = os.write(fd, line)
                 if written != len(line):
-                    raise AuditError(f"the audit log {self.path} took only {written} of "
-                                     f"{len(line)} bytes (disk full?); the record is torn")
+                    raise AuditError(
+                        f"the audit log {self.path} took only {written} of "
+                        f"{len(line)} bytes (disk full?); the record is torn"
+                    )
                 os.fsync(fd)
             if created or created_file:
                 fsync_directory(self.path.parent)  # make the new file's name durable too
@@ -345,5 +376,4 @@ def parse_since(text: str, *, now: float | None = None) -> float:
         return _parse_instant(text).timestamp()
     except (ValueError, OverflowError):
         shown = text if len(text) <= 40 else text[:39] + "…"
-        raise ValueError("--since takes a duration like 2h or 30m, or a date like 2026-11-25, "
-                         f"got {shown!r}") from None
+        raise ValueError(f"--since takes a duration like 2h or 30m, or a date like 2026-11-25, got {shown!r}") from None

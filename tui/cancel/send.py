@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 from tui.cancel.outcome import Outcome
+from tui.cancel.policy import may_cancel as cancellable  # noqa: F401  (the board's import, until it uses the policy)
 from tui.text.cancel_words import sent_words
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 CANCEL_CONCURRENCY = 8
 """At most this many cancels in flight: fast for twenty batches, gentle on the gateway."""
-
 
 
 @dataclass(frozen=True)
@@ -99,24 +99,6 @@ def counts_for_audit(batch: Batch) -> dict[str, int | None]:
     }
 
 
-def cancellable(batch: Batch) -> bool:
-    """Finished batches cannot be cancelled, and a cancelling one is already on its way."""
-    return not batch.finished and batch.status_word != "cancelling"
-
-
-def unique_live(batches: Sequence[Batch]) -> tuple[list[Batch], list[Batch]]:
-    """(to cancel, skipped): each batch once; finished and cancelling ones are skipped."""
-    seen: set[tuple[str, str]] = set()
-    live: list[Batch] = []
-    skipped: list[Batch] = []
-    for batch in batches:
-        if batch.key in seen:
-            continue
-        seen.add(batch.key)
-        (live if cancellable(batch) else skipped).append(batch)
-    return live, skipped
-
-
 async def cancel_batches(
     client: BifrostClient,
     batches: Sequence[Batch],
@@ -153,6 +135,7 @@ async def cancel_batches(
             )
         except Exception as exc:  # noqa: BLE001 — any failure to record stops the run
             report.audit_error = f"audit log not written ({getattr(exc, 'message', exc)})"
+
     unique = list({b.key: b for b in batches}.values())
 
     async def one(batch: Batch) -> None:
@@ -167,8 +150,9 @@ async def cancel_batches(
                 except asyncio.CancelledError:
                     # The app is quitting with this request in flight: the gateway may have
                     # acted on it, so it is recorded before the task goes.
-                    interrupted = CancelOutcome(batch, Outcome.FAILED, message="interrupted before the answer came",
-                                                sent=None)
+                    interrupted = CancelOutcome(
+                        batch, Outcome.FAILED, message="interrupted before the answer came", sent=None
+                    )
                     _record(interrupted)
                     raise
                 else:

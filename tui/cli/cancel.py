@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from tui.api import Batch, GatewayError
 from tui.cancel.audit import AuditLog, parse_since
-from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches, unique_live
+from tui.cancel.policy import CancelPlan, Confirmation, plan_cancel
+from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
 from tui.cli.exit import ExitCode
 from tui.cli.output import err
 from tui.config import ConfigError
@@ -106,28 +107,30 @@ def describe(batch: Batch) -> str:
     return f"{safe_text(batch.id)}{name} — {status_text(batch)}, {progress_text(batch)}{pending}"
 
 
-def _confirmed_on_terminal(live: list[Batch], *, protected: bool) -> bool:
-    """y for one batch; the typed number for several; the id's end in a protected profile."""
+def _confirmed_on_terminal(plan: CancelPlan) -> bool:
+    """Ask what the policy says this cancel needs (tui/cancel/policy.py): y/N, the number of
+    batches, or in a protected profile the end of the id."""
     try:
-        if len(live) == 1 and not protected:
-            return input("Cancel it? [y/N] ").strip().lower() in ("y", "yes")
-        if len(live) == 1:
-            expected = live[0].id[-4:]
-            answer = input(f"Type the last four characters of the id ({safe_text(expected)}) to cancel it: ")
+        if plan.confirmation is Confirmation.YES_NO:
+            return plan.accepts(input("Cancel it? [y/N] "))
+        if plan.confirmation is Confirmation.TYPE_ID_END:
+            answer = input(f"Type the last four characters of the id ({safe_text(plan.expected)}) to cancel it: ")
         else:
-            expected = str(len(live))
-            answer = input(f"Type {expected} (the number of batches) to cancel them: ")
+            count_words = "the number of batches" if len(plan.to_cancel) > 1 else "one batch"
+            answer = input(
+                f"Type {plan.expected} ({count_words}) to cancel {'them' if len(plan.to_cancel) > 1 else 'it'}: "
+            )
     except EOFError:
         return False
-    if answer.strip() != expected:
-        print(f"“{safe_text(answer.strip(), 20)}” is not {safe_text(expected)}.")
+    if not plan.accepts(answer):
+        print(f"“{safe_text(answer.strip(), 20)}” is not {safe_text(plan.expected)}.")
         return False
     return True
 
 
 def run_cancel(args: argparse.Namespace, session: Session) -> int:
     _check_usage(args)
-    if session.profile.read_only:
+    if plan_cancel([], read_only=session.profile.read_only, protected=False).refusal:
         err(f"profile '{session.profile_name}' is read-only: cancel refused, nothing sent")
         return ExitCode.USAGE
     provider = _single_provider(session)
@@ -144,7 +147,8 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
         return ExitCode.API
     for problem in problems:
         err(f"{provider} {problem}")
-    live, skipped = unique_live(chosen)
+    plan = plan_cancel(chosen, read_only=session.profile.read_only, protected=session.profile.protected)
+    live, skipped = plan.to_cancel, plan.skipped
     not_cancelled = 0
     for batch in skipped:
         if args.all:
@@ -173,7 +177,7 @@ def run_cancel(args: argparse.Namespace, session: Session) -> int:
         return exit_code
     if not args.yes:
         print("Requests already done are kept; the pending ones are dropped.")
-        if not _confirmed_on_terminal(live, protected=session.profile.protected):
+        if not _confirmed_on_terminal(plan):
             print("Nothing cancelled.")
             return ExitCode.API
 
