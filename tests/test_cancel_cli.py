@@ -286,3 +286,19 @@ def test_protected_profile_on_a_terminal_needs_more_than_y(sim: SimServer, tmp_p
     assert prompted, shown
     assert total_cancels(sim) == 0, shown
     assert code != 0
+
+
+def test_one_live_batch_beside_a_finished_one_is_typed(sim: SimServer) -> None:
+    """tui/cancel/policy.py: one batch to cancel with others left out is typed ("1"), on the
+    board and here alike; a "y" sends nothing. The finished one is never sent."""
+    live = sorted(live_ids(sim))[0]
+    done = next(b["id"] for b in sim.world.batches("openai") if b["status"] in FINISHED)
+    args = ["cancel", live, done, "--provider", "openai", "--base-url", sim.base_url]
+    code, shown, prompted = run_in_pty(args, "y\n", prompt=b"to cancel it:")
+    assert prompted, shown
+    assert "Type 1 (one batch)" in shown
+    assert code != 0 and total_cancels(sim) == 0
+    code, shown, prompted = run_in_pty(args, "1\n", prompt=b"to cancel it:")
+    assert prompted, shown
+    assert cancels(sim)[live] == 1 and cancels(sim).get(done, 0) == 0
+    assert code == 1, shown  # the finished one was not cancelled
