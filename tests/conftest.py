@@ -1,10 +1,16 @@
-"""Shared fixtures: every test runs hermetic, with its own config/state dirs."""
+"""Shared fixtures: every test runs hermetic, with its own config/state dirs; the simulator,
+plain and behind TLS with a CA of its own."""
 
 from __future__ import annotations
 
-import pytest
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+import trustme
 from apphelp import START
+
 from tui.sim import SimServer
 
 
@@ -12,8 +18,12 @@ from tui.sim import SimServer
 def hermetic_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Point platformdirs (XDG on Linux, HOME on macOS) and BATCHTOP_CONFIG at temp dirs."""
     home = tmp_path_factory.mktemp("home")
-    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"),
-                     ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
         (home / sub).mkdir()
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("HOME", str(home))
@@ -30,10 +40,32 @@ def sim():
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """A certificate authority no system trusts."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_sim(tls_ca: trustme.CA) -> Iterator[SimServer]:
+    """The simulator over https, with a certificate from ``tls_ca`` for 127.0.0.1."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    with SimServer(seed=7, frozen=True, start_time=START, ssl_context=context) as server:
+        yield server
+
+
+@pytest.fixture
+def ca_bundle(tls_ca: trustme.CA, tmp_path: Path) -> Path:
+    """``tls_ca``'s certificate as a PEM file, for a profile's ca_bundle."""
+    path = tmp_path / "gateway-ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
 # -- snapshots live in the top-level snapshots/ folder, not tests/__snapshots__ -----------
 
 import pytest_textual_snapshot  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent.parent / "snapshots"
 

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-import pytest
-from rich.text import Text
+import gc
+import weakref
 
-from apphelp import FakeClock, START, make_app, refresh, session_for, wait_for_polls, wait_until
-from tui.ui.app import BatchtopApp
+import pytest
+from apphelp import (
+    START,
+    FakeClock,
+    WatchedApp,
+    make_app,
+    plain,
+    polls,
+    refresh,
+    session_for,
+    table_of,
+    wait_for_polls,
+    wait_until,
+)
+from apphelp import text_of as line
+from rich.text import Text
+from textual.widgets import Static
+
 from tui.monitor import CancelState, ProviderState, SortOrder
+from tui.sim import FaultRule, SimServer
+from tui.ui.app import BatchtopApp
 from tui.ui.screens.board import BoardScreen
 from tui.ui.screens.confirm import ConfirmCancelScreen
 from tui.ui.screens.detail import DetailScreen
-from tui.ui.screens.help import HelpScreen
-from tui.sim import FaultRule, SimServer
-from tui.ui.widgets.batch_table import BatchTable
-
-
-
-
-def table_of(app: BatchtopApp) -> BatchTable:
-    return app.screen.query_one(BatchTable)
+from tui.ui.screens.help import MOVING, HelpScreen
+from tui.ui.widgets.counts import CountStrip
 
 
 def all_sim_keys(sim: SimServer, providers=("openai", "anthropic", "bedrock", "gemini")) -> set:
@@ -36,12 +47,6 @@ def first_live_key(app: BatchtopApp, provider: str = "openai"):
 async def select(pilot, app: BatchtopApp, key) -> None:
     assert table_of(app).select(key)
     await pilot.pause()
-
-
-def line(app: BatchtopApp, selector: str) -> str:
-    widget = app.screen.query_one(selector)
-    rendered = widget.render()
-    return rendered.plain if isinstance(rendered, Text) else str(rendered)
 
 
 async def test_frame_then_batches_from_the_first_poll(sim: SimServer) -> None:
@@ -91,7 +96,7 @@ async def test_cursor_stays_on_the_same_batch_across_polls_and_sorts(sim: SimSer
         assert table_of(app).selected_key == chosen
         for expected in (SortOrder.PROGRESS, SortOrder.FAILED, SortOrder.ETA, SortOrder.STATUS, SortOrder.NEWEST):
             await pilot.press("s")
-            assert app.sort_order is expected
+            assert app.view.sort_order is expected
             assert table_of(app).selected_key == chosen
             assert f"sort: {expected.value}" in line(app, "#board-line")
 
@@ -189,7 +194,7 @@ async def test_refused_cancel_shows_the_gateway_message_and_refreshes(sim: SimSe
         await wait_until(pilot, lambda: app.board.get(key).batch.finished)
         tracked = app.board.get(key)
         assert "Cannot cancel" in (tracked.cancel_message or "")
-        assert any("Cannot cancel" in str(n.message) for n in app._notifications)
+        assert app.messages.said("Cannot cancel")
         assert app.screen.check_action("cancel", ()) is None  # finished now: greyed out
 
 
@@ -214,7 +219,7 @@ async def test_read_only_shuts_cancel_and_shows_a_badge(sim: SimServer) -> None:
         assert app.screen.check_action("cancel", ()) is None
         await pilot.press("c")
         assert isinstance(app.screen, BoardScreen)
-        assert any("Read-only" in str(n.message) for n in app._notifications)  # says why
+        assert app.messages.said("Read-only")  # says why
         app.request_cancel([key])  # every path goes through the same rule
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen)
@@ -238,13 +243,13 @@ async def test_stale_data_is_kept_then_recovers_without_a_keypress(sim: SimServe
         await wait_for_polls(pilot, app, 4)
         rows = table_of(app).row_count
         sim.go_down()
-        await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in app.health.values()))
+        await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in app.runner.health.values()))
         assert table_of(app).row_count == rows
         status = line(app, "#providers")
         assert "stale" in status and "cannot connect" in status and "retry in" in status
-        failures = app.health["openai"].failures
+        failures = app.runner.health["openai"].failures
         sim.come_up()
-        await wait_until(pilot, lambda: all(h.state is ProviderState.OK for h in app.health.values()), 10)
+        await wait_until(pilot, lambda: all(h.state is ProviderState.OK for h in app.runner.health.values()), 10)
         assert failures >= 1
         assert "stale" not in line(app, "#providers")
 
@@ -255,7 +260,7 @@ async def test_backoff_grows_and_retry_after_is_honoured(sim: SimServer) -> None
         await wait_for_polls(pilot, app, 1)
         sim.faults.add(FaultRule("rate_limit", retry_after=30, provider="openai"))
         await refresh(pilot, app)
-        health = app.health["openai"]
+        health = app.runner.health["openai"]
         assert health.state is ProviderState.STALE
         assert health.next_poll_at - app.clock() >= 30
         requests = sim.request_count
@@ -268,8 +273,8 @@ async def test_unsupported_provider_is_unavailable_while_others_go_on(sim: SimSe
     app = make_app(sim, providers=("openai", "mistral"))
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_polls(pilot, app, 2)
-        assert app.health["mistral"].state is ProviderState.UNAVAILABLE
-        assert app.health["openai"].state is ProviderState.OK
+        assert app.runner.health["mistral"].state is ProviderState.UNAVAILABLE
+        assert app.runner.health["openai"].state is ProviderState.OK
         assert "unavailable" in line(app, "#providers")
         assert table_of(app).row_count == len(sim.world.batches("openai"))
 
@@ -288,7 +293,7 @@ async def test_filter_applies_on_enter_and_escape_clears(sim: SimServer) -> None
         assert all(t.key[0] == "anthropic" for t in app.board.tracked() if t.key in app.board.matching("anthropic"))
         assert "filter: anthropic" in line(app, "#board-line")
         await pilot.press("escape")
-        assert app.filter_text == ""
+        assert app.view.filter_text == ""
         assert table.row_count == len(all_sim_keys(sim))
 
 
@@ -298,7 +303,8 @@ async def test_filter_matches_status_and_name(sim: SimServer) -> None:
         await wait_for_polls(pilot, app, 4)
         await pilot.press("/", *"expired", "enter")
         assert table_of(app).row_count == sum(
-            1 for t in app.board.tracked() if t.batch.outcome == "expired" or "expired" in (t.batch.name or ""))
+            1 for t in app.board.tracked() if t.batch.outcome == "expired" or "expired" in (t.batch.name or "")
+        )
 
 
 async def test_live_only_hides_finished_batches(sim: SimServer) -> None:
@@ -318,11 +324,11 @@ async def test_pause_stops_polling_and_resume_polls_at_once(sim: SimServer) -> N
         await pilot.press("p")
         assert "PAUSED" in line(app, "#header")
         await pilot.pause(0.3)
-        polls = app.polls_completed
+        paused_at = polls(app)
         await pilot.pause(0.4)
-        assert app.polls_completed == polls
+        assert polls(app) == paused_at
         await pilot.press("p")
-        await wait_until(pilot, lambda: app.polls_completed > polls)
+        await wait_until(pilot, lambda: polls(app) > paused_at)
 
 
 async def test_detail_screen_shows_every_field_and_keeps_updating(sim: SimServer) -> None:
@@ -358,13 +364,51 @@ async def test_help_lists_the_keys(sim: SimServer) -> None:
         assert isinstance(app.screen, BoardScreen)
 
 
+async def test_help_puts_batchtops_keys_first_in_groups_and_the_motion_keys_last(sim: SimServer) -> None:
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        await pilot.press("question_mark")
+        sections = {title: rows for title, rows in app.screen.sections}
+        assert [title for title, _ in app.screen.sections] == ["Board", "Marks and cancel", "View", MOVING]
+        assert [d for _, d in sections["Board"]] == [
+            "Details",
+            "Refresh",
+            "Pause",
+            "Profile",
+            "Audit log",
+            "Help",
+            "Quit",
+        ]
+        assert ("enter", "Details") in sections["Board"]  # enter opens the details, not "Select"
+        assert [keys for keys, _ in sections["Marks and cancel"]] == ["␣", "a", "A", "c"]
+        assert [d for _, d in sections["View"]] == ["Filter", "Live only", "Sort"]
+        moving = [d for _, d in sections[MOVING]]
+        assert {"Cursor up", "Cursor down", "Page up", "Page down"} <= set(moving)
+        assert "Select" not in moving
+        headings = [plain(static.content) for static in app.screen.query(Static)]
+        assert headings.index("Reading the table") > headings.index(MOVING)
+        await pilot.press("escape")
+        # On the detail screen: its own keys, then the app's.
+        await pilot.press("enter", "question_mark")
+        sections = {title: rows for title, rows in app.screen.sections}
+        assert [d for _, d in sections["Board"]][:2] == ["Back", "Refresh"]
+        assert ("c", "Cancel batch") in sections["Marks and cancel"]
+
+
 async def test_profile_switch_without_restart(sim: SimServer) -> None:
     other = SimServer(seed=99, frozen=True, start_time=START, providers=("gemini",)).start()
     try:
-        sessions = {"first": session_for(sim, name="first"),
-                    "second": session_for(other, name="second", providers=("gemini",))}
-        app = BatchtopApp(sessions["first"], clock=FakeClock(), open_profile=sessions.__getitem__,
-                          profile_names=lambda: list(sessions))
+        sessions = {
+            "first": session_for(sim, name="first"),
+            "second": session_for(other, name="second", providers=("gemini",)),
+        }
+        app = WatchedApp(
+            sessions["first"],
+            clock=FakeClock(),
+            open_profile=sessions.__getitem__,
+            profile_names=lambda: list(sessions),
+        )
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for_polls(pilot, app, 4)
             await pilot.press("P")
@@ -384,10 +428,10 @@ async def test_hostile_strings_never_reach_the_screen_raw() -> None:
             for row in range(table_of(app).row_count):
                 for cell in table_of(app).get_row_at(row):
                     plain = cell.plain if isinstance(cell, Text) else str(cell)
-                    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E
-                                   for ch in plain)
-            hostile = next(t.key for t in app.board.tracked()
-                           if any("\x1b" in v for v in t.batch.metadata.values()))
+                    assert not any(
+                        ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E for ch in plain
+                    )
+            hostile = next(t.key for t in app.board.tracked() if any("\x1b" in v for v in t.batch.metadata.values()))
             await select(pilot, app, hostile)
             await pilot.press("enter")
             screenshot = app.export_screenshot()
@@ -421,8 +465,9 @@ async def test_no_color_keeps_meaning_in_words_and_weight(sim: SimServer, monkey
             styles.append(tile._style)
         colours = ("red", "green", "yellow", "blue", "magenta", "cyan")
         assert not [s for s in styles if any(c in s for c in colours)]
-        assert any("✗ failed" in cell.plain for row in range(table_of(app).row_count)
-                   for cell in table_of(app).get_row_at(row))
+        assert any(
+            "✗ failed" in cell.plain for row in range(table_of(app).row_count) for cell in table_of(app).get_row_at(row)
+        )
 
 
 HOSTILE_ID = "batch_" + "é" * 140 + "\u202e" + "\x1b[2J" + "漢" * 150
@@ -439,8 +484,7 @@ async def test_300_char_ids_rtl_and_markup_from_the_gateway_are_shown_inert(sim:
         table = table_of(app)
         assert table.select(key)
         for cell in table.get_row_at(table.cursor_row):
-            assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E
-                           for ch in cell.plain)
+            assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or 0x202A <= ord(ch) <= 0x202E for ch in cell.plain)
         name_cell = table.get_cell(f"openai\x00{HOSTILE_ID}", "name")
         assert "[red]markup[/red]" in name_cell.plain  # printed as text, not taken as markup
         assert "\\u202e" in name_cell.plain
@@ -462,28 +506,26 @@ async def test_resize_storm_keeps_the_board(sim: SimServer) -> None:
         for width, height in sizes * 2:
             await pilot.resize_terminal(width, height)
         await pilot.pause(0.2)
-        assert app.is_running and app.internal_errors == []
+        assert app.is_running and app.messages.drawing_errors() == []
         assert table_of(app).row_count == len(all_sim_keys(sim))
         assert table_of(app).selected_key == chosen
 
 
 async def test_demo_board_lives_in_the_simulators_time() -> None:
-    import argparse
+    from tui.session import SessionRequest, start_demo_session
 
-    from tui.session import start_demo_session
-
-    args = argparse.Namespace(demo=True, base_url=None, provider=None, api_key_env=None, interval=None,
-                              read_only=False, allow_insecure_http=False)
-    session = start_demo_session(args)
+    session = start_demo_session(SessionRequest(demo=True))
     try:
         sim = session.demo
         sim.clock.advance(3600)  # where the 20x demo clock is after three real minutes
-        app = BatchtopApp(session)
+        app = WatchedApp(session)
         async with app.run_test(size=(200, 50)) as pilot:
             await wait_for_polls(pilot, app, 4)
             assert app.clock() == pytest.approx(sim.clock.now(), abs=5)
-            ages = [table_of(app).get_cell(f"{k[0]}\x00{k[1]}", "age").plain
-                    for k in app.board.sorted_keys(SortOrder.NEWEST)]
+            ages = [
+                table_of(app).get_cell(f"{k[0]}\x00{k[1]}", "age").plain
+                for k in app.board.sorted_keys(SortOrder.NEWEST)
+            ]
             assert ages and not [a for a in ages if a.strip().startswith("in ")]  # none "in the future"
     finally:
         session.close()
@@ -509,8 +551,7 @@ async def test_running_anthropic_and_bedrock_batches_read_counts_at_end(sim: Sim
             app.clock.advance(600)
             await refresh(pilot, app)
         for provider in ("anthropic", "bedrock"):
-            running = [t for t in app.board.tracked()
-                       if t.key[0] == provider and t.batch.status == "in_progress"]
+            running = [t for t in app.board.tracked() if t.key[0] == provider and t.batch.status == "in_progress"]
             assert running, provider
             for tracked in running:
                 text = row_plain(app, tracked.key)
@@ -521,13 +562,53 @@ async def test_running_anthropic_and_bedrock_batches_read_counts_at_end(sim: Sim
 async def test_a_repeated_first_page_is_said_in_the_status_line() -> None:
     """More than a page of Anthropic batches on a gateway that ignores ``after`` (as Bifrost
     does for anthropic, bedrock and gemini): the status line says only the newest are shown."""
-    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=104,
-                   providers=("openai", "anthropic")) as sim:
+    with SimServer(
+        seed=7, frozen=True, start_time=START, batches_per_provider=104, providers=("openai", "anthropic")
+    ) as sim:
         sim.faults.add(FaultRule("ignore_after", provider="anthropic"))
         app = make_app(sim, providers=("openai", "anthropic"))
         async with app.run_test(size=(120, 30)) as pilot:
             await wait_for_polls(pilot, app, 2)
-            assert app.health["anthropic"].state is ProviderState.OK
+            assert app.runner.health["anthropic"].state is ProviderState.OK
             status = line(app, "#providers")
             assert "anthropic the gateway returned only the newest 100 batches" in status, status
             assert len([t for t in app.board.tracked() if t.key[0] == "anthropic"]) == 100
+
+
+async def test_a_failing_redraw_is_said_and_polling_goes_on(sim: SimServer, monkeypatch) -> None:
+    app = make_app(sim, interval=0.1, providers=("openai",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+
+        def broken(*args, **kwargs) -> None:
+            raise RuntimeError("a bug in drawing")
+
+        monkeypatch.setattr(CountStrip, "show", broken)
+        before = polls(app)
+        await wait_until(pilot, lambda: polls(app) >= before + 3)
+        errors = app.messages.drawing_errors()
+        assert errors and set(errors) == {"internal error while drawing: RuntimeError"}
+        assert app.is_running and app.runner.health["openai"].state is ProviderState.OK
+        monkeypatch.undo()
+        sim.clock.advance(60)
+        app.clock.advance(60)
+        await wait_until(pilot, lambda: polls(app) >= before + 5)
+        tile = line(app, "#count-succeeded .value")
+        assert tile == f"{round(app.board.summary().totals.succeeded):,}"  # drawn again
+
+
+async def test_closed_detail_screens_are_let_go(sim: SimServer) -> None:
+    """A screen subscribed to the app's signals is unsubscribed when it closes: a signal that
+    is seldom published (rows_updated, at a cancel) would otherwise keep each one alive."""
+    app = make_app(sim, providers=("openai",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        closed = []
+        for _ in range(3):
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            closed.append(weakref.ref(app.screen))
+            await pilot.press("escape")
+        await pilot.pause(0.1)
+        gc.collect()
+        assert [ref() for ref in closed] == [None, None, None]

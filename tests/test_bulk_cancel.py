@@ -11,33 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
-import json
 import urllib.parse
 
-from rich.console import Console
-from rich.text import Text
-from textual.widgets import Static
+from apphelp import (
+    START,
+    FakeClock,
+    WatchedApp,
+    cell,
+    make_app,
+    refresh,
+    table_of,
+    text_of,
+    wait_for_polls,
+    wait_until,
+)
+from audithelp import audit_lines
 
-from apphelp import START, FakeClock, make_app, refresh, wait_for_polls, wait_until
 from tui.api import Batch
-from tui.ui.app import BatchtopApp
 from tui.cancel.audit import AuditLog, audit_path
 from tui.cancel.send import AuditContext, cancel_batches
 from tui.cli import main
 from tui.config import Profile
-from tui.text.humanize import count
 from tui.monitor import Board, CancelState
 from tui.monitor.poller import poll_provider
+from tui.session import Session
+from tui.sim import FaultRule, SimServer
+from tui.text.humanize import count
+from tui.ui.app import BatchtopApp
+from tui.ui.messages import CancelAnswered
 from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
 from tui.ui.screens.cancel_progress import CancelProgressScreen
 from tui.ui.screens.confirm import ConfirmCancelScreen
 from tui.ui.screens.detail import DetailScreen
 from tui.ui.screens.typed_confirm import TypedConfirmScreen
-from tui.session import Session
-from tui.sim import FaultRule, SimServer
-from tui.ui.widgets.batch_table import BatchTable
 from tui.ui.widgets.cells import MARK
 
 SECRET = "sk-bf-secret-audit-9876"
@@ -47,42 +54,15 @@ OPENAI = ("openai",)
 # -- helpers ------------------------------------------------------------------------------
 
 
-
-
-def table_of(app: BatchtopApp) -> BatchTable:
-    board = app.board_screen
-    assert board is not None
-    return board.query_one(BatchTable)
-
-
-def plain(renderable) -> str:
-    """The text a renderable shows, whatever it is (str, Text, Content, a rich Table)."""
-    if isinstance(renderable, str):
-        return renderable
-    if hasattr(renderable, "plain"):
-        return renderable.plain
-    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
-    console.print(renderable)
-    return console.export_text()
-
-
-def text_of(app: BatchtopApp, selector: str) -> str:
-    return plain(app.screen.query_one(selector, Static).content)
-
-
-def cell(app: BatchtopApp, key, column: str) -> str:
-    value = table_of(app).get_cell(f"{key[0]}\x00{key[1]}", column)
-    return value.plain if isinstance(value, Text) else str(value)
-
-
 def cancel_path(batch_id: str) -> str:
     return f"/v1/batches/{urllib.parse.quote(batch_id, safe='')}/cancel"
 
 
 def sim_ids(sim: SimServer, provider: str = "openai", *, live: bool | None = None) -> list[str]:
     finished = {"completed", "failed", "expired", "cancelled", "canceled", "ended"}
-    return [str(b["id"]) for b in sim.world.batches(provider)
-            if live is None or (str(b["status"]) not in finished) == live]
+    return [
+        str(b["id"]) for b in sim.world.batches(provider) if live is None or (str(b["status"]) not in finished) == live
+    ]
 
 
 def cancels(sim: SimServer, keys) -> dict:
@@ -93,15 +73,8 @@ def total_cancels(sim: SimServer) -> int:
     return sum(sim.world.cancel_count(p, i) for p in sim.world.providers for i in sim_ids(sim, p))
 
 
-def audit_lines() -> list[dict]:
-    path = audit_path()
-    if not path.exists():
-        return []
-    return [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines() if raw.strip()]
-
-
 async def started(pilot, app: BatchtopApp) -> None:
-    await wait_for_polls(pilot, app, len(app.health))
+    await wait_for_polls(pilot, app, len(app.runner.health))
 
 
 async def mark(pilot, app: BatchtopApp, *keys) -> None:
@@ -110,7 +83,7 @@ async def mark(pilot, app: BatchtopApp, *keys) -> None:
         assert table_of(app).select(key)
         await pilot.pause()
         await pilot.press("space")
-    assert set(keys) <= app.marks
+    assert set(keys) <= app.view.marks
 
 
 async def type_and_enter(pilot, text: str) -> None:
@@ -121,8 +94,7 @@ async def type_and_enter(pilot, text: str) -> None:
 
 
 async def summary_of(pilot, app: BatchtopApp) -> CancelProgressScreen:
-    await wait_until(pilot, lambda: isinstance(app.screen, CancelProgressScreen)
-                     and app.screen.report is not None)
+    await wait_until(pilot, lambda: isinstance(app.screen, CancelProgressScreen) and app.screen.report is not None)
     await pilot.pause()
     return app.screen  # type: ignore[return-value]
 
@@ -138,7 +110,7 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         table = table_of(app)
         first = table.selected_key
         await pilot.press("space")
-        assert app.marks == {first}
+        assert app.view.marks == {first}
         second = table.selected_key
         assert second != first  # space moved down
         assert cell(app, first, "mark") == MARK == "●"  # a glyph, not only colour
@@ -146,12 +118,12 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         assert "1 marked" in text_of(app, "#board-line")
 
         await pilot.press("space")
-        assert app.marks == {first, second}
+        assert app.view.marks == {first, second}
         assert "2 marked" in text_of(app, "#board-line")
         await pilot.press("up", "up")
         assert table.selected_key == first
         await pilot.press("space")  # again: unmarks
-        assert app.marks == {second}
+        assert app.view.marks == {second}
         assert cell(app, first, "mark").strip() == ""
         assert cell(app, second, "mark") == MARK
         assert "1 marked" in text_of(app, "#board-line")
@@ -160,17 +132,17 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         sim.clock.advance(60)
         clock.advance(60)
         await refresh(pilot, app)
-        assert app.marks == {second}
+        assert app.view.marks == {second}
         assert cell(app, second, "mark") == MARK
         # So does re-sorting.
         for _ in range(2):
             await pilot.press("s")
-            assert app.marks == {second}
+            assert app.view.marks == {second}
             assert cell(app, second, "mark") == MARK
             assert "1 marked" in text_of(app, "#board-line")
 
         await pilot.press("A")
-        assert app.marks == set()
+        assert app.view.marks == set()
         assert "marked" not in text_of(app, "#board-line")
         assert cell(app, second, "mark").strip() == ""
 
@@ -179,13 +151,13 @@ async def test_marks_toggle_show_a_glyph_and_survive_polls_sorts_and_filters(sim
         shown = set(app.board_screen.shown_keys())
         assert shown == {("anthropic", i) for i in sim_ids(sim, "anthropic")}
         await pilot.press("a")
-        assert app.marks == shown
+        assert app.view.marks == shown
         assert f"{len(shown)} marked" in text_of(app, "#board-line")
         assert all(cell(app, k, "mark") == MARK for k in shown)
         await pilot.press("A")
-        assert app.marks == set()
+        assert app.view.marks == set()
         assert total_cancels(sim) == 0
-        assert app.internal_errors == []
+        assert app.messages.drawing_errors() == []
 
 
 # -- 2. the typed confirmation of a bulk cancel -----------------------------------------
@@ -198,7 +170,7 @@ async def test_bulk_cancel_asks_for_the_number_that_will_really_be_cancelled(sim
         live = [("openai", i) for i in sim_ids(sim, live=True)][:3]
         done = ("openai", sim_ids(sim, live=False)[0])
         await mark(pilot, app, *live, done)
-        assert len(app.marks) == 4
+        assert len(app.view.marks) == 4
 
         await pilot.press("c")
         assert isinstance(app.screen, TypedConfirmScreen)
@@ -232,7 +204,7 @@ async def test_bulk_cancel_asks_for_the_number_that_will_really_be_cancelled(sim
         assert isinstance(app.screen, BoardScreen)
         await pilot.pause(0.2)
         assert total_cancels(sim) == 0
-        assert app.marks == {*live, done}
+        assert app.view.marks == {*live, done}
         assert all(app.board.get(k).cancel_state is None for k in live)
 
         # The right number: one cancel per live batch, none for the finished one.
@@ -248,11 +220,11 @@ async def test_bulk_cancel_asks_for_the_number_that_will_really_be_cancelled(sim
         body = text_of(app, "#progress-body")
         assert body.count("accepted") == 3
         # Accepted ones are unmarked; the skipped finished one stays marked.
-        assert app.marks == {done}
+        assert app.view.marks == {done}
         assert all(app.board.get(k).cancel_state is CancelState.ACCEPTED for k in live)
         await pilot.press("enter")
         assert isinstance(app.screen, BoardScreen)
-        assert app.internal_errors == []
+        assert app.messages.drawing_errors() == []
 
 
 async def test_summary_cannot_be_closed_before_every_answer_is_in(sim: SimServer) -> None:
@@ -313,8 +285,9 @@ async def test_partial_failure_summary_then_retry_sends_only_the_failed(sim: Sim
         # the provider refuses. The stalled one gets a 503, the slow one's connection drops.
         sim.clock.advance(200)
         assert sim.world.batch("openai", fast)["status"] == "completed"
-        assert all(sim.world.batch("openai", i)["status"] in ("validating", "in_progress")
-                   for i in (validating, stalled, slow))
+        assert all(
+            sim.world.batch("openai", i)["status"] in ("validating", "in_progress") for i in (validating, stalled, slow)
+        )
         sim.faults.add(FaultRule("status", status=503, method="POST", path=cancel_path(stalled), times=1))
         sim.faults.add(FaultRule("drop", method="POST", path=cancel_path(slow), times=1))
 
@@ -342,7 +315,7 @@ async def test_partial_failure_summary_then_retry_sends_only_the_failed(sim: Sim
         assert "r retries the 2 that failed" in text_of(app, "#progress-hint")
         assert progress.check_action("retry", ()) is True
         # Only the accepted one is unmarked.
-        assert app.marks == {("openai", i) for i in (fast, stalled, slow)}
+        assert app.view.marks == {("openai", i) for i in (fast, stalled, slow)}
         # The refused batch was fetched again: the board now knows it finished.
         await wait_until(pilot, lambda: app.board.get(("openai", fast)).batch.finished)
 
@@ -352,11 +325,15 @@ async def test_partial_failure_summary_then_retry_sends_only_the_failed(sim: Sim
         assert retry is not progress
         assert retry.report.summary() == "2 accepted, 0 refused, 0 failed"
         assert {o.batch.id for o in retry.report.outcomes} == {stalled, slow}
-        assert cancels(sim, keys) == {("openai", validating): 1, ("openai", fast): 1,
-                                      ("openai", stalled): 2, ("openai", slow): 2}
-        assert app.marks == {("openai", fast)}
+        assert cancels(sim, keys) == {
+            ("openai", validating): 1,
+            ("openai", fast): 1,
+            ("openai", stalled): 2,
+            ("openai", slow): 2,
+        }
+        assert app.view.marks == {("openai", fast)}
         assert retry.check_action("retry", ()) is False  # nothing left to retry
-        assert app.internal_errors == []
+        assert app.messages.drawing_errors() == []
 
 
 # -- 5. a slow gateway ------------------------------------------------------------------
@@ -390,7 +367,7 @@ async def test_no_double_send_while_a_bulk_cancel_is_in_flight(sim: SimServer) -
         await summary_of(pilot, app)
         await pilot.press("enter")
         assert isinstance(app.screen, BoardScreen)
-        assert app.marks == set()  # accepted: unmarked
+        assert app.view.marks == set()  # accepted: unmarked
         for key in keys:  # the batches are cancelling now: nothing to confirm
             assert table_of(app).select(key)
             await pilot.pause()
@@ -406,19 +383,23 @@ async def test_no_double_send_while_a_bulk_cancel_is_in_flight(sim: SimServer) -
 
 
 def keyed_session(sim: SimServer, providers=OPENAI) -> Session:
-    profile = Profile.model_validate({"base_url": sim.base_url, "providers": list(providers),
-                                      "interval": 3600.0})
+    profile = Profile.model_validate({"base_url": sim.base_url, "providers": list(providers), "interval": 3600.0})
     return Session("incident", profile, SECRET, None)
 
 
-async def test_audit_has_one_line_per_attempt_without_the_key_and_L_shows_this_session(
-        ) -> None:
+async def test_audit_has_one_line_per_attempt_without_the_key_and_L_shows_this_session() -> None:
     with SimServer(seed=7, frozen=True, start_time=START, api_key=SECRET) as sim:
         other = AuditLog(source="cli", session="othersession")
-        other.record(profile="elsewhere", gateway="other.example:443", provider="openai",
-                     batch_id="batch_from_another_session", status_before="in_progress",
-                     counts={"total": 1}, outcome="accepted")
-        app = BatchtopApp(keyed_session(sim), clock=FakeClock())
+        other.record(
+            profile="elsewhere",
+            gateway="other.example:443",
+            provider="openai",
+            batch_id="batch_from_another_session",
+            status_before="in_progress",
+            counts={"total": 1},
+            outcome="accepted",
+        )
+        app = WatchedApp(keyed_session(sim), clock=FakeClock())
         async with app.run_test(size=(80, 24)) as pilot:
             await started(pilot, app)
             keys = [("openai", i) for i in sim_ids(sim, live=True)[1:4]]
@@ -466,7 +447,7 @@ async def test_audit_has_one_line_per_attempt_without_the_key_and_L_shows_this_s
             assert SECRET not in shot and "secret-audit" not in shot
             await pilot.press("escape")
             assert isinstance(app.screen, BoardScreen)
-            assert app.internal_errors == []
+            assert app.messages.drawing_errors() == []
 
 
 # -- 7. the audit line is on disk before the UI says anything ---------------------------
@@ -475,14 +456,15 @@ async def test_audit_has_one_line_per_attempt_without_the_key_and_L_shows_this_s
 async def test_audit_line_is_on_disk_before_the_outcome_reaches_the_ui(sim: SimServer) -> None:
     app = make_app(sim, providers=OPENAI)
     seen: list[tuple[str, str, list[str]]] = []
-    original = app._cancel_outcome
 
-    def checking(outcome, progress):
-        on_disk = [r for r in audit_lines() if r["batch_id"] == outcome.batch.id]
-        seen.append((outcome.batch.id, outcome.outcome, [r["outcome"] for r in on_disk]))
-        return original(outcome, progress)
+    def checking(message) -> None:
+        # Called as the app is about to take the answer in: nothing on screen knows it yet.
+        if isinstance(message, CancelAnswered):
+            outcome = message.outcome
+            on_disk = [r for r in audit_lines() if r["batch_id"] == outcome.batch.id]
+            seen.append((outcome.batch.id, outcome.outcome, [r["outcome"] for r in on_disk]))
 
-    app._cancel_outcome = checking  # type: ignore[method-assign]
+    app.messages.listeners.append(checking)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
         ids = sim_ids(sim, live=True)
@@ -499,19 +481,29 @@ async def test_audit_line_is_on_disk_before_the_outcome_reaches_the_ui(sim: SimS
         assert isinstance(app.screen, ConfirmCancelScreen)
         await pilot.press("y")
         await wait_until(pilot, lambda: len(seen) == 3)
-    assert sorted(seen) == sorted([
-        (ids[1], "accepted", ["accepted"]),
-        (ids[2], "failed", ["failed"]),
-        (ids[3], "accepted", ["accepted"]),
-    ])
-    assert app.internal_errors == []
+    assert sorted(seen) == sorted(
+        [
+            (ids[1], "accepted", ["accepted"]),
+            (ids[2], "failed", ["failed"]),
+            (ids[3], "accepted", ["accepted"]),
+        ]
+    )
+    assert app.messages.drawing_errors() == []
 
 
 async def test_engine_dedups_bounds_concurrency_and_records_before_reporting(tmp_path) -> None:
     """cancel_batches without HTTP: 20 batches (one twice), a client that counts."""
-    batches = [Batch.from_wire({"id": f"batch_{i:02d}", "status": "in_progress",
-                                "request_counts": {"total": 10, "completed": 1, "failed": 0}}, "openai")
-               for i in range(20)]
+    batches = [
+        Batch.from_wire(
+            {
+                "id": f"batch_{i:02d}",
+                "status": "in_progress",
+                "request_counts": {"total": 10, "completed": 1, "failed": 0},
+            },
+            "openai",
+        )
+        for i in range(20)
+    ]
     in_flight = peak = 0
     sent: list[str] = []
     events: list[tuple[str, str]] = []
@@ -524,16 +516,22 @@ async def test_engine_dedups_bounds_concurrency_and_records_before_reporting(tmp
             peak = max(peak, in_flight)
             await asyncio.sleep(0.02)
             in_flight -= 1
-            return Batch.from_wire({"id": batch_id, "status": "cancelling",
-                                    "request_counts": {"total": 10, "completed": 1, "failed": 0}}, provider)
+            return Batch.from_wire(
+                {"id": batch_id, "status": "cancelling", "request_counts": {"total": 10, "completed": 1, "failed": 0}},
+                provider,
+            )
 
     class Audit:
         def record(self, **fields) -> None:
             events.append(("audit", fields["batch_id"]))
 
-    report = await cancel_batches(Client(), [*batches, batches[3]], audit=Audit(),  # type: ignore[arg-type]
-                                  context=AuditContext("p", "g"),
-                                  on_outcome=lambda o: events.append(("ui", o.batch.id)))
+    report = await cancel_batches(
+        Client(),
+        [*batches, batches[3]],
+        audit=Audit(),  # type: ignore[arg-type]
+        context=AuditContext("p", "g"),
+        on_outcome=lambda o: events.append(("ui", o.batch.id)),
+    )
     assert sorted(sent) == sorted(b.id for b in batches)  # each once
     assert 1 < peak <= 8
     assert report.summary() == "20 accepted, 0 refused, 0 failed"
@@ -610,8 +608,9 @@ async def test_detail_timeline_after_a_cancel(sim: SimServer) -> None:
         assert isinstance(app.screen, ConfirmCancelScreen)
         await pilot.press("y")
         await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
-        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen)
-                         and "cancelling at" in text_of(app, "#detail-cancel"))
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and "cancelling at" in text_of(app, "#detail-cancel")
+        )
         timeline = text_of(app, "#detail-cancel")
         lines = {line.strip().split("  ")[0]: line for line in timeline.splitlines()}
         assert "asked (this session)" in lines and "—" not in lines["asked (this session)"]
@@ -636,15 +635,20 @@ async def test_detail_timeline_after_a_cancel(sim: SimServer) -> None:
 # -- 10. following a live batch that fell off the listing ----------------------------------
 
 
-async def test_poller_follows_a_batch_off_the_first_page_and_marks_unknown_ones_gone(
-        sim: SimServer) -> None:
+async def test_poller_follows_a_batch_off_the_first_page_and_marks_unknown_ones_gone(sim: SimServer) -> None:
     board = Board(lambda: START)
     session = make_app(sim, providers=OPENAI).session
     async with session.client() as client:
         board.apply((await client.list_batches("openai")).batches)
         live = sim_ids(sim, live=True)
-        ghost = Batch.from_wire({"id": "batch_ghost_not_on_gateway", "status": "in_progress",
-                                 "request_counts": {"total": 10, "completed": 2, "failed": 0}}, "openai")
+        ghost = Batch.from_wire(
+            {
+                "id": "batch_ghost_not_on_gateway",
+                "status": "in_progress",
+                "request_counts": {"total": 10, "completed": 2, "failed": 0},
+            },
+            "openai",
+        )
         board.apply([ghost])
 
         client.list_batches = functools.partial(client.list_batches, limit=1, page_cap=1)  # type: ignore[method-assign]
@@ -690,16 +694,23 @@ async def test_poller_cap_does_not_starve_batches_beyond_the_first_24() -> None:
     n = MAX_RETRIEVES_PER_POLL + 6
 
     def job(i: int, counts: dict) -> Batch:
-        return Batch.from_wire({"id": f"arn:aws:bedrock:us-east-1:1:model-invocation-job/j{i:03d}",
-                                "status": "InProgress", "created_at": int(START) - i,
-                                "request_counts": counts}, "bedrock")
+        return Batch.from_wire(
+            {
+                "id": f"arn:aws:bedrock:us-east-1:1:model-invocation-job/j{i:03d}",
+                "status": "InProgress",
+                "created_at": int(START) - i,
+                "request_counts": counts,
+            },
+            "bedrock",
+        )
 
     retrieved: set[str] = set()
 
     class Client:  # Bedrock: every live job listed, none with counts; retrieve has them
         async def list_batches(self, provider: str) -> BatchListing:
-            return BatchListing(provider, [job(i, {"total": 0, "completed": 0, "failed": 0})
-                                           for i in range(n)], pages=1)
+            return BatchListing(
+                provider, [job(i, {"total": 0, "completed": 0, "failed": 0}) for i in range(n)], pages=1
+            )
 
         async def retrieve(self, provider: str, batch_id: str) -> Batch:
             retrieved.add(batch_id)

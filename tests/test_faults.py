@@ -5,7 +5,7 @@ with a frozen clock and a fixed seed, at a poll interval of 0.1 s and a timeout 
 so that backoff and recovery happen in real time within a second or two. For each fault
 it shows:
 
-- no crash: the app still runs and ``app.internal_errors`` stays empty;
+- no crash: the app still runs and no redraw failed (it would say so in a notification);
 - the last known data kept (same rows, same board entries) and marked stale;
 - the cause named in a few words on the provider status line, as it is drawn at 80 columns;
 - recovery without a keypress once the fault ends, except where the schedule deliberately
@@ -23,28 +23,27 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
+from apphelp import START, FakeClock, WatchedApp, polls, table_of
+from apphelp import idle as no_poll_in_flight
+from clihelp import Result, cli, run_cli
 from textual.geometry import Region
 
-from clihelp import Result, cli, run_cli
-from apphelp import START, FakeClock
 from tui.api import BifrostClient
 from tui.api.client import batch_path
-from tui.ui.app import BatchtopApp
 from tui.config import Profile
 from tui.monitor import ProviderState
 from tui.monitor.schedule import AUTH_RETRY, UNSUPPORTED_RETRY
-from tui.ui.screens.detail import DetailScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
-from tui.ui.widgets.batch_table import BatchTable
+from tui.ui.app import BatchtopApp
+from tui.ui.messages import PollFinished
+from tui.ui.screens.detail import DetailScreen
 
 REPO = Path(__file__).resolve().parent.parent
 PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
@@ -71,12 +70,23 @@ class FaultSession(Session):
         return client
 
 
-def fault_session(base_url: str, *, providers=PROVIDERS, interval: float = INTERVAL,
-                  timeout: float = TIMEOUT, ca_bundle: Path | None = None, api_key: str | None = None,
-                  max_body_bytes: int | None = None) -> FaultSession:
+def fault_session(
+    base_url: str,
+    *,
+    providers=PROVIDERS,
+    interval: float = INTERVAL,
+    timeout: float = TIMEOUT,
+    ca_bundle: Path | None = None,
+    api_key: str | None = None,
+    max_body_bytes: int | None = None,
+) -> FaultSession:
     """Like apphelp.session_for, with the profile's timeout and ca_bundle, and a key."""
-    settings: dict[str, object] = {"base_url": base_url, "providers": list(providers),
-                                   "interval": interval, "timeout": timeout}
+    settings: dict[str, object] = {
+        "base_url": base_url,
+        "providers": list(providers),
+        "interval": interval,
+        "timeout": timeout,
+    }
     if ca_bundle is not None:
         settings["ca_bundle"] = str(ca_bundle)
     session = FaultSession("test", Profile.model_validate(settings), api_key, None, label="gateway.test")
@@ -84,17 +94,11 @@ def fault_session(base_url: str, *, providers=PROVIDERS, interval: float = INTER
     return session
 
 
-def fault_app(base_url: str, **options) -> BatchtopApp:
-    return BatchtopApp(fault_session(base_url, **options), clock=FakeClock())
-
-
+def fault_app(base_url: str, **options) -> WatchedApp:
+    return WatchedApp(fault_session(base_url, **options), clock=FakeClock())
 
 
 # -- looking at the app ----------------------------------------------------------------------
-
-
-def table_of(app: BatchtopApp) -> BatchTable:
-    return app.screen.query_one(BatchTable)
 
 
 def shown(app: BatchtopApp, selector: str) -> str:
@@ -128,17 +132,17 @@ def assert_same_board(now: dict, before: dict) -> None:
 
 
 def all_in(app: BatchtopApp, state: ProviderState, providers=None) -> Callable[[], bool]:
-    chosen = providers or tuple(app.health)
-    return lambda: all(app.health[p].state is state and not app.health[p].in_flight for p in chosen)
+    chosen = providers or tuple(app.runner.health)
+    return lambda: all(app.runner.health[p].state is state and not app.runner.health[p].in_flight for p in chosen)
 
 
 def idle(app: BatchtopApp) -> Callable[[], bool]:
-    return lambda: not any(h.in_flight for h in app.health.values())
+    return lambda: no_poll_in_flight(app)
 
 
-def healthy(app: BatchtopApp) -> None:
+def healthy(app: WatchedApp) -> None:
     assert app.is_running
-    assert app.internal_errors == []
+    assert app.messages.drawing_errors() == []
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -183,13 +187,13 @@ async def first_data(app: BatchtopApp, sim: SimServer) -> tuple[int, dict]:
     await wait_until(idle(app))
     healthy(app)
     rows = table_of(app).row_count
-    assert rows == len(sim_keys(sim, tuple(app.health)))
+    assert rows == len(sim_keys(sim, tuple(app.runner.health)))
     return rows, board_snapshot(app)
 
 
 async def assert_kept_and_stale(app: BatchtopApp, rows: int, snapshot: dict, cause: str) -> str:
     """Every provider stale, rows and board kept, the cause on the status line."""
-    await wait_until(lambda: all(h.state is ProviderState.STALE for h in app.health.values()), 8)
+    await wait_until(lambda: all(h.state is ProviderState.STALE for h in app.runner.health.values()), 8)
     await settle()
     healthy(app)
     assert table_of(app).row_count == rows
@@ -205,7 +209,7 @@ async def assert_recovers(app: BatchtopApp, sim: SimServer, rows: int, timeout: 
     await settle()
     healthy(app)
     assert table_of(app).row_count == rows
-    assert set(board_snapshot(app)) == sim_keys(sim, tuple(app.health))
+    assert set(board_snapshot(app)) == sim_keys(sim, tuple(app.runner.health))
     assert "stale" not in shown(app, "#providers")
 
 
@@ -271,7 +275,7 @@ async def test_gateway_down_at_start_up_says_so_then_connects() -> None:
     try:
         app = fault_app(url)
         async with app.run_test(size=(80, 24)):
-            await wait_until(lambda: all(h.state is ProviderState.STALE for h in app.health.values()))
+            await wait_until(lambda: all(h.state is ProviderState.STALE for h in app.runner.health.values()))
             await settle()
             healthy(app)
             assert len(app.board) == 0
@@ -336,7 +340,7 @@ async def test_429_with_retry_after_is_honoured_and_never_hammered(sim: SimServe
         rule = sim.faults.add(FaultRule("rate_limit", retry_after=retry_after, provider="openai"))
         first = len(log.times)  # no poll is running: the next request meets the 429
         await assert_kept_and_stale(app, rows, snapshot, "429 from gateway")
-        health = app.health["openai"]
+        health = app.runner.health["openai"]
         assert health.next_poll_at - app.clock() >= retry_after - 1e-6
         # The wait window, until just before retry_after: no request, even when r is pressed.
         requests = sim.request_count
@@ -347,7 +351,7 @@ async def test_429_with_retry_after_is_honoured_and_never_hammered(sim: SimServe
         # in between.
         await wait_until(lambda: len(log.times) >= first + 3, 5)
         sim.faults.remove(rule)
-        rate_limited = log.times[first:first + 3]
+        rate_limited = log.times[first : first + 3]
         gaps = [b - a for a, b in zip(rate_limited, rate_limited[1:])]
         assert all(gap >= retry_after - 0.02 for gap in gaps), gaps
         assert len(log.times) == first + 3
@@ -359,21 +363,17 @@ async def test_429_without_retry_after_backs_off_further_each_time(sim: SimServe
     app = fault_app(sim.base_url, providers=("openai",), interval=0.05)
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
-        health = app.health["openai"]
-        waits: list[float] = []
-        failed = health.failed
-
-        def record(now: float, error) -> None:
-            failed(now, error)
-            waits.append(health.next_poll_at - now)
-
-        health.failed = record  # type: ignore[method-assign]
+        health = app.runner.health["openai"]
+        done = polls(app)
         sim.faults.add(FaultRule("rate_limit", provider="openai"))
         first = len(log.times)
         await assert_kept_and_stale(app, rows, snapshot, "429 from gateway")
-        await wait_until(lambda: len(waits) >= 4 and not health.in_flight, 5)
+        await wait_until(lambda: polls(app) >= done + 4 and not health.in_flight, 5)
         sim.faults.clear()
-        waits = waits[:4]
+        # The clock is frozen: each failed poll's next poll is that far from now.
+        failed = [m.report for m in app.messages.of(PollFinished)][done : done + 4]
+        assert all(report.error is not None for report in failed)
+        waits = [report.next_poll_at - app.clock() for report in failed]
         # The schedule doubles: 0.1, 0.2, 0.4, 0.8 s at a 0.05 s interval.
         assert all(b >= 1.9 * a for a, b in zip(waits, waits[1:])), waits
         # On the wire: four 429s, each gap at least the wait scheduled before it, growing.
@@ -396,7 +396,7 @@ async def test_rejected_key_says_so_and_slows_polling_right_down(sim: SimServer,
         sim.faults.add(FaultRule("status", status=status))
         await assert_kept_and_stale(app, rows, snapshot, "key rejected")
         assert f"{status} key rejected" in shown(app, "#providers")
-        for health in app.health.values():
+        for health in app.runner.health.values():
             assert health.next_poll_at - app.clock() >= AUTH_RETRY
         requests = sim.request_count
         await asyncio.sleep(0.5)  # five intervals: no retry of a rejected key
@@ -417,7 +417,7 @@ async def test_wrong_key_at_start_up_is_named_and_never_shown() -> None:
             await settle()
             healthy(app)
             assert "403 key rejected" in shown(app, "#providers")
-            assert app.health["openai"].next_poll_at - app.clock() >= AUTH_RETRY
+            assert app.runner.health["openai"].next_poll_at - app.clock() >= AUTH_RETRY
             screen = app.export_screenshot()
             for secret in (wrong, "wrong-key-31337", SECRET):
                 assert secret not in screen
@@ -442,7 +442,7 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
         healthy(app)
         assert table_of(app).row_count == rows  # still there, marked
         assert "gone" in str(table_of(app).get_cell(f"openai\x00{vanishing}", "status"))
-        assert app.health["openai"].state is ProviderState.OK  # one batch gone is not a failed poll
+        assert app.runner.health["openai"].state is ProviderState.OK  # one batch gone is not a failed poll
         assert not app.can_cancel(key)
         assert table_of(app).select(key)
         await press(app, "enter")
@@ -467,8 +467,8 @@ async def test_failed_retrieves_keep_the_last_known_counts(sim: SimServer) -> No
         live = {k: b.request_counts for k, b in snapshot.items() if not b.finished}
         assert live and all(counts.known for counts in live.values())
         sim.faults.add(FaultRule("status", status=503, path="/v1/batches/"))  # not the list
-        polls = app.polls_completed
-        await wait_until(lambda: app.polls_completed >= polls + 2 and idle(app)())
+        done = polls(app)
+        await wait_until(lambda: polls(app) >= done + 2 and idle(app)())
         await settle()
         healthy(app)
         assert table_of(app).row_count == rows
@@ -486,8 +486,8 @@ async def test_failed_retrieves_keep_what_the_detail_screen_shows(sim: SimServer
         before = dict(app.screen.lines)
         assert before["pending"] != "—"  # only the retrieve knows it
         sim.faults.add(FaultRule("status", status=503, path="/v1/batches/"))  # not the list
-        polls = app.polls_completed
-        await wait_until(lambda: app.polls_completed >= polls + 2 and idle(app)())
+        done = polls(app)
+        await wait_until(lambda: polls(app) >= done + 2 and idle(app)())
         await settle()
         healthy(app)
         assert dict(app.screen.lines) == before
@@ -496,28 +496,9 @@ async def test_failed_retrieves_keep_what_the_detail_screen_shows(sim: SimServer
 # -- TLS ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls_ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_sim(tls_ca: trustme.CA) -> Iterator[SimServer]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
-    with SimServer(seed=7, frozen=True, start_time=START, ssl_context=context) as server:
-        yield server
-
-
-@pytest.fixture
-def ca_bundle(tls_ca: trustme.CA, tmp_path: Path) -> Path:
-    path = tmp_path / "gateway-ca.pem"
-    tls_ca.cert_pem.write_to_path(str(path))
-    return path
-
-
 async def test_self_signed_certificate_is_refused_unless_the_profile_trusts_it(
-        tls_sim: SimServer, ca_bundle: Path) -> None:
+    tls_sim: SimServer, ca_bundle: Path
+) -> None:
     app = fault_app(tls_sim.base_url, providers=("openai", "gemini"))
     async with app.run_test(size=(80, 24)):
         await wait_until(all_in(app, ProviderState.STALE))
@@ -540,7 +521,7 @@ async def test_unsupported_provider_is_unavailable_while_the_others_go_on(sim: S
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         sim.faults.add(FaultRule("unsupported", provider="anthropic"))
-        anthropic = app.health["anthropic"]
+        anthropic = app.runner.health["anthropic"]
         await wait_until(lambda: anthropic.state is ProviderState.UNAVAILABLE and not anthropic.in_flight)
         assert anthropic.next_poll_at - app.clock() >= UNSUPPORTED_RETRY - 1e-6
         requests = sim.request_count
@@ -548,7 +529,7 @@ async def test_unsupported_provider_is_unavailable_while_the_others_go_on(sim: S
         assert sim.request_count > requests  # the others go on polling
         healthy(app)
         for provider in ("openai", "bedrock", "gemini"):
-            assert app.health[provider].state is ProviderState.OK
+            assert app.runner.health[provider].state is ProviderState.OK
         assert anthropic.state is ProviderState.UNAVAILABLE
         assert table_of(app).row_count == rows  # anthropic's last rows stay
         assert_same_board(board_snapshot(app), snapshot)
@@ -574,17 +555,24 @@ async def test_every_failing_provider_cause_is_visible_at_80_columns() -> None:
         "gemini": FaultRule("status", status=401, provider="gemini"),
         "vertex": FaultRule("unsupported", provider="vertex"),
     }
-    causes = {"openai": "503", "azure": "429", "anthropic": "connection dropped",
-              "bedrock": "malformed response", "gemini": "key rejected", "vertex": "unavailable"}
+    causes = {
+        "openai": "503",
+        "azure": "429",
+        "anthropic": "connection dropped",
+        "bedrock": "malformed response",
+        "gemini": "key rejected",
+        "vertex": "unavailable",
+    }
     with SimServer(seed=7, frozen=True, start_time=START, providers=tuple(faults)) as sim:
         app = fault_app(sim.base_url, providers=tuple(faults))
         async with app.run_test(size=(80, 24)):
             # Every provider answered once (not waiting for all six to be idle at once).
-            await wait_until(lambda: all(h.state is ProviderState.OK for h in app.health.values()))
+            await wait_until(lambda: all(h.state is ProviderState.OK for h in app.runner.health.values()))
             for rule in faults.values():
                 sim.faults.add(rule)
-            await wait_until(lambda: all(h.state is not ProviderState.OK and not h.in_flight
-                                         for h in app.health.values()))
+            await wait_until(
+                lambda: all(h.state is not ProviderState.OK and not h.in_flight for h in app.runner.health.values())
+            )
             await settle()
             healthy(app)
             status = shown(app, "#providers")
@@ -627,7 +615,7 @@ async def test_every_fault_at_random_then_all_recover(sim: SimServer) -> None:
                 healthy(app)
                 assert set(board_snapshot(app)) == keys  # nothing dropped, nothing invented
                 assert table_of(app).row_count == rows
-                causes.update(h.last_error.short for h in app.health.values() if h.last_error)
+                causes.update(h.last_error.short for h in app.runner.health.values() if h.last_error)
 
         for rule in RANDOM_FAULTS:
             sim.faults.add(rule)
@@ -644,8 +632,8 @@ async def test_every_fault_at_random_then_all_recover(sim: SimServer) -> None:
         # poll whenever a provider is waiting.
         give_up = time.monotonic() + 8
         while not all_in(app, ProviderState.OK)():
-            assert time.monotonic() < give_up, {p: h.describe(app.clock()) for p, h in app.health.items()}
-            if any(h.state is not ProviderState.OK and not h.in_flight for h in app.health.values()):
+            assert time.monotonic() < give_up, {p: h.describe(app.clock()) for p, h in app.runner.health.items()}
+            if any(h.state is not ProviderState.OK and not h.in_flight for h in app.runner.health.values()):
                 await press(app, "r")
             await asyncio.sleep(0.1)
         await settle()
@@ -669,19 +657,28 @@ def one_clear_line(result: Result, *needles: str) -> str:
     return lines[0]
 
 
-def use_profile(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, base_url: str, *,
-                providers=("openai",), ca_bundle: Path | None = None) -> None:
+def use_profile(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    base_url: str,
+    *,
+    providers=("openai",),
+    ca_bundle: Path | None = None,
+) -> None:
     """A default profile with the short timeout (the CLI has no --timeout flag)."""
     extra = f'ca_bundle = "{ca_bundle}"\n' if ca_bundle else ""
     config = tmp_path / "config.toml"
-    config.write_text(f"""\
+    config.write_text(
+        f"""\
 default_profile = "faulty"
 
 [profiles.faulty]
 base_url = "{base_url}"
 providers = {list(providers)!r}
 timeout = {TIMEOUT}
-{extra}""".replace("'", '"'), encoding="utf-8")
+{extra}""".replace("'", '"'),
+        encoding="utf-8",
+    )
     config.chmod(0o600)
     monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
 
@@ -708,8 +705,9 @@ CLI_FAULTS = {
 
 
 @pytest.mark.parametrize(("rule", "needle"), list(CLI_FAULTS.values()), ids=list(CLI_FAULTS))
-def test_cli_list_fault_is_exit_1_one_line_then_0(capsys, monkeypatch, tmp_path: Path, sim: SimServer,
-                                                   rule: FaultRule, needle: str) -> None:
+def test_cli_list_fault_is_exit_1_one_line_then_0(
+    capsys, monkeypatch, tmp_path: Path, sim: SimServer, rule: FaultRule, needle: str
+) -> None:
     use_profile(monkeypatch, tmp_path, sim.base_url)
     sim.faults.add(rule)
     started = time.monotonic()
@@ -725,13 +723,17 @@ def test_cli_list_fault_is_exit_1_one_line_then_0(capsys, monkeypatch, tmp_path:
     assert len(result.out.strip().splitlines()) == 1 + len(sim.world.batches("openai"))
 
 
-@pytest.mark.parametrize(("rule", "shown_timeout"), [
-    (FaultRule("latency", delay=1.0), f"{TIMEOUT:g}s"),
-    (FaultRule("trickle", rate=50), f"{TIMEOUT * 4:g}s"),  # connect + 3 reads: the whole-answer deadline
-], ids=["read-timeout", "trickle"])
-def test_cli_timeout_message_states_the_configured_timeout(capsys, monkeypatch, tmp_path: Path,
-                                                           sim: SimServer, rule: FaultRule,
-                                                           shown_timeout: str) -> None:
+@pytest.mark.parametrize(
+    ("rule", "shown_timeout"),
+    [
+        (FaultRule("latency", delay=1.0), f"{TIMEOUT:g}s"),
+        (FaultRule("trickle", rate=50), f"{TIMEOUT * 4:g}s"),  # connect + 3 reads: the whole-answer deadline
+    ],
+    ids=["read-timeout", "trickle"],
+)
+def test_cli_timeout_message_states_the_configured_timeout(
+    capsys, monkeypatch, tmp_path: Path, sim: SimServer, rule: FaultRule, shown_timeout: str
+) -> None:
     use_profile(monkeypatch, tmp_path, sim.base_url)
     sim.faults.add(rule)
     one_clear_line(cli(capsys, "list"), shown_timeout)
@@ -739,8 +741,11 @@ def test_cli_timeout_message_states_the_configured_timeout(capsys, monkeypatch, 
 
 def test_cli_gateway_down_then_up(capsys, sim: SimServer) -> None:
     sim.go_down()
-    one_clear_line(cli(capsys, "list", "--base-url", sim.base_url, "--provider", "openai"),
-                   "cannot connect", f"127.0.0.1:{sim.port}")
+    one_clear_line(
+        cli(capsys, "list", "--base-url", sim.base_url, "--provider", "openai"),
+        "cannot connect",
+        f"127.0.0.1:{sim.port}",
+    )
     sim.come_up()
     assert cli(capsys, "list", "--base-url", sim.base_url, "--provider", "openai").code == 0
 
@@ -770,8 +775,9 @@ def test_cli_show_retrieve_fault_on_an_encoded_id_is_exit_1_then_0(capsys, sim: 
     assert cli(capsys, "show", batch_id, "--provider", "bedrock", "--base-url", sim.base_url).code == 0
 
 
-def test_cli_self_signed_certificate_needs_the_ca_bundle(capsys, monkeypatch, tmp_path: Path,
-                                                        tls_sim: SimServer, ca_bundle: Path) -> None:
+def test_cli_self_signed_certificate_needs_the_ca_bundle(
+    capsys, monkeypatch, tmp_path: Path, tls_sim: SimServer, ca_bundle: Path
+) -> None:
     use_profile(monkeypatch, tmp_path, tls_sim.base_url)
     one_clear_line(cli(capsys, "list"), "TLS", "ca_bundle")
     use_profile(monkeypatch, tmp_path, tls_sim.base_url, ca_bundle=ca_bundle)
@@ -781,7 +787,8 @@ def test_cli_self_signed_certificate_needs_the_ca_bundle(capsys, monkeypatch, tm
 
 @pytest.mark.parametrize("fault", ["down", "reset-mid-body", "trickle", "tls"])
 def test_cli_fault_in_a_fresh_process_is_one_line_and_no_traceback(
-        monkeypatch, tmp_path: Path, sim: SimServer, tls_sim: SimServer, fault: str) -> None:
+    monkeypatch, tmp_path: Path, sim: SimServer, tls_sim: SimServer, fault: str
+) -> None:
     """What a person sees from the real command: nothing else at exit (no asyncio or
     resource warnings, no traceback), exit status 1."""
     target = tls_sim if fault == "tls" else sim

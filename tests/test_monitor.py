@@ -6,6 +6,7 @@ import pytest
 
 from tui.api import Batch, GatewayError, GatewayHTTPError
 from tui.monitor import Board, ProviderHealth, ProviderState, SortOrder, Totals
+from tui.monitor.poller import ProviderPoll
 from tui.monitor.schedule import AUTH_RETRY, BACKOFF_CAP
 
 
@@ -17,11 +18,18 @@ class Clock:
         return self.now
 
 
-def openai(batch_id: str, completed: int, failed: int = 0, total: int = 1000, status: str = "in_progress",
-           created: int = 1) -> Batch:
-    return Batch.from_wire({"id": batch_id, "status": status, "created_at": created,
-                            "request_counts": {"total": total, "completed": completed, "failed": failed}},
-                           "openai")
+def openai(
+    batch_id: str, completed: int, failed: int = 0, total: int = 1000, status: str = "in_progress", created: int = 1
+) -> Batch:
+    return Batch.from_wire(
+        {
+            "id": batch_id,
+            "status": status,
+            "created_at": created,
+            "request_counts": {"total": total, "completed": completed, "failed": failed},
+        },
+        "openai",
+    )
 
 
 def test_change_and_rates_add_up_over_batches() -> None:
@@ -52,8 +60,9 @@ def test_summary_over_a_subset() -> None:
 
 def test_unknown_counts_are_left_out_not_zero_progress() -> None:
     board = Board(Clock())
-    bedrock = Batch.from_wire({"id": "arn:x", "status": "in_progress",
-                               "request_counts": {"total": 0, "completed": 0, "failed": 0}}, "bedrock")
+    bedrock = Batch.from_wire(
+        {"id": "arn:x", "status": "in_progress", "request_counts": {"total": 0, "completed": 0, "failed": 0}}, "bedrock"
+    )
     board.apply([bedrock])
     tracked = board.get(("bedrock", "arn:x"))
     assert tracked.eta_seconds() is None and tracked.rate_per_minute() is None
@@ -84,8 +93,13 @@ def test_finished_batches_are_never_stalled_and_have_no_eta() -> None:
 def test_sort_orders_and_filter() -> None:
     clock = Clock()
     board = Board(clock)
-    board.apply([openai("new", 10, created=3), openai("mid", 900, 50, created=2),
-                 openai("old", 1000, status="completed", created=1)])
+    board.apply(
+        [
+            openai("new", 10, created=3),
+            openai("mid", 900, 50, created=2),
+            openai("old", 1000, status="completed", created=1),
+        ]
+    )
     assert [k[1] for k in board.sorted_keys(SortOrder.NEWEST)] == ["new", "mid", "old"]
     assert [k[1] for k in board.sorted_keys(SortOrder.PROGRESS)] == ["old", "mid", "new"]
     assert [k[1] for k in board.sorted_keys(SortOrder.FAILED)][0] == "mid"
@@ -106,6 +120,17 @@ def test_changed_rows_are_reported_and_gone_marked() -> None:
     assert moved.changed == [("openai", "a")]
     assert board.mark_gone(("openai", "a")) and board.get(("openai", "a")).gone
     assert not board.mark_gone(("openai", "a"))
+
+
+def test_a_poll_is_taken_whole_batches_and_gone_ones() -> None:
+    board = Board(Clock())
+    board.apply([openai("a", 1), openai("b", 1)])
+    poll = ProviderPoll("openai", batches=[openai("a", 2), openai("c", 0)], gone=[("openai", "b")])
+    change = board.take(poll)
+    assert change.added == [("openai", "c")]
+    assert change.changed == [("openai", "a"), ("openai", "b")]
+    assert board.get(("openai", "b")).gone  # kept on the board, marked
+    assert not board.take(ProviderPoll("openai", batches=[openai("a", 2), openai("c", 0)], gone=[("openai", "b")]))
 
 
 def http_error(status: int, error_type: str | None = None, retry_after: float | None = None) -> GatewayHTTPError:
@@ -153,14 +178,20 @@ def test_stale_description_names_age_reason_and_retry() -> None:
 # -- counts at end: Anthropic and Bedrock (issue 8) -------------------------------------------
 
 
-def anthropic_running(batch_id: str, total: int = 500, created: int = 1_000_000 - 7200,
-                      expires: int | None = 1_000_000 + 3600 * 20) -> Batch:
+def anthropic_running(
+    batch_id: str, total: int = 500, created: int = 1_000_000 - 7200, expires: int | None = 1_000_000 + 3600 * 20
+) -> Batch:
     """A running Anthropic batch as Bifrost sends it (core/providers/anthropic/batch.go
     ToBifrostBatchRetrieveResponse): processing = total, so total N, completed 0, failed 0,
     pending N — and so until the batch has ended."""
-    body = {"id": batch_id, "object": "batch", "status": "in_progress", "processing_status": "in_progress",
-            "created_at": created, "request_counts": {"total": total, "completed": 0, "failed": 0,
-                                                      "pending": total}}
+    body = {
+        "id": batch_id,
+        "object": "batch",
+        "status": "in_progress",
+        "processing_status": "in_progress",
+        "created_at": created,
+        "request_counts": {"total": total, "completed": 0, "failed": 0, "pending": total},
+    }
     if expires is not None:
         body["expires_at"] = expires
     return Batch.from_wire(body, "anthropic")
@@ -198,11 +229,18 @@ def test_counts_at_end_batch_that_ended_reads_its_final_counts() -> None:
     board = Board(clock)
     board.apply([anthropic_running("msgbatch_a", total=100)])
     clock.now += 60
-    ended = Batch.from_wire({"id": "msgbatch_a", "object": "batch", "status": "ended",
-                             "processing_status": "ended", "created_at": 1,
-                             "completed_at": int(clock.now),
-                             "request_counts": {"total": 100, "completed": 97, "failed": 3,
-                                                "succeeded": 97}}, "anthropic")
+    ended = Batch.from_wire(
+        {
+            "id": "msgbatch_a",
+            "object": "batch",
+            "status": "ended",
+            "processing_status": "ended",
+            "created_at": 1,
+            "completed_at": int(clock.now),
+            "request_counts": {"total": 100, "completed": 97, "failed": 3, "succeeded": 97},
+        },
+        "anthropic",
+    )
     board.apply([ended])
     tracked = board.get(("anthropic", "msgbatch_a"))
     assert not tracked.batch.counts_at_end
@@ -214,9 +252,15 @@ def test_counts_at_end_batch_that_ended_reads_its_final_counts() -> None:
 def test_bedrock_running_job_is_counts_at_end_too() -> None:
     """core/providers/bedrock/bedrock.go BatchRetrieve: counts come from the job's output
     manifest, which exists only when the job has ended (zeros until then)."""
-    running = Batch.from_wire({"id": "arn:aws:bedrock:us-east-1:1:model-invocation-job/x", "object": "batch",
-                               "status": "in_progress",
-                               "request_counts": {"total": 0, "completed": 0, "failed": 0}}, "bedrock")
+    running = Batch.from_wire(
+        {
+            "id": "arn:aws:bedrock:us-east-1:1:model-invocation-job/x",
+            "object": "batch",
+            "status": "in_progress",
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        },
+        "bedrock",
+    )
     assert running.counts_at_end and not running.request_counts.known
 
 
@@ -224,9 +268,15 @@ def test_gemini_progress_counts_failures_once() -> None:
     """core/providers/gemini/gemini.go batchRetrieveByKey: completed = requestCount -
     pendingRequestCount (failures included), failed = completed - successful. 300 ok, 100
     failed, 600 pending is 40 % done, not 50 %."""
-    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "in_progress",
-                             "request_counts": {"total": 1000, "completed": 400, "failed": 100,
-                                                "succeeded": 300, "pending": 600}}, "gemini")
+    batch = Batch.from_wire(
+        {
+            "id": "batches/g",
+            "object": "batch",
+            "status": "in_progress",
+            "request_counts": {"total": 1000, "completed": 400, "failed": 100, "succeeded": 300, "pending": 600},
+        },
+        "gemini",
+    )
     counts = batch.request_counts
     assert counts.progress == pytest.approx(0.4)
     assert (counts.succeeded, counts.failed_count, counts.pending, counts.done) == (300, 100, 600, 400)
@@ -235,15 +285,25 @@ def test_gemini_progress_counts_failures_once() -> None:
 
 def test_gemini_all_failed_has_none_succeeded() -> None:
     """Gemini omits succeeded when it is 0 (omitempty): completed 50, failed 50 means 0 ok."""
-    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "completed", "done": True,
-                             "request_counts": {"total": 50, "completed": 50, "failed": 50}}, "gemini")
+    batch = Batch.from_wire(
+        {
+            "id": "batches/g",
+            "object": "batch",
+            "status": "completed",
+            "done": True,
+            "request_counts": {"total": 50, "completed": 50, "failed": 50},
+        },
+        "gemini",
+    )
     counts = batch.request_counts
     assert (counts.succeeded, counts.failed_count, counts.pending, counts.progress) == (0, 50, 0, 1.0)
 
 
 def test_unknown_provider_reads_openai_shaped() -> None:
-    batch = Batch.from_wire({"id": "b1", "status": "in_progress",
-                             "request_counts": {"total": 100, "completed": 40, "failed": 10}}, "siliconflow")
+    batch = Batch.from_wire(
+        {"id": "b1", "status": "in_progress", "request_counts": {"total": 100, "completed": 40, "failed": 10}},
+        "siliconflow",
+    )
     counts = batch.request_counts
     assert not batch.traits.known and not batch.counts_at_end
     assert (counts.succeeded, counts.done, counts.pending) == (40, 50, 50)
@@ -252,9 +312,16 @@ def test_unknown_provider_reads_openai_shaped() -> None:
 def test_gemini_cancelled_batch_has_nothing_pending() -> None:
     """A cancelled Gemini batch keeps its last pendingRequestCount on the wire; what never
     ran was cancelled, not still pending."""
-    batch = Batch.from_wire({"id": "batches/g", "object": "batch", "status": "cancelled", "done": True,
-                             "request_counts": {"total": 1000, "completed": 400, "failed": 100,
-                                                "succeeded": 300, "pending": 600}}, "gemini")
+    batch = Batch.from_wire(
+        {
+            "id": "batches/g",
+            "object": "batch",
+            "status": "cancelled",
+            "done": True,
+            "request_counts": {"total": 1000, "completed": 400, "failed": 100, "succeeded": 300, "pending": 600},
+        },
+        "gemini",
+    )
     counts = batch.request_counts
     assert (counts.pending, counts.canceled_count, counts.succeeded) == (0, 600, 300)
     assert counts.progress == 1.0

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from apphelp import START, FakeClock, WatchedApp, wait_for_polls, wait_until
 
-from apphelp import START, FakeClock, wait_for_polls, wait_until
-from tui.ui.app import BatchtopApp
 from tui.cancel.audit import audit_path
 from tui.config import Profile
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
+from tui.ui.app import BatchtopApp
 
 KEY = "sk-bf-LEAKCHECK-0f3e9a7b5c1d"
 WRONG = "sk-bf-WRONGKEY-77aa88bb99cc"
@@ -46,25 +46,40 @@ def configured(sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         f'base_url = "{sim.base_url}"\nproviders = ["openai"]\napi_key_env = "BATCHTOP_TEST_KEY"\n'
     )
     config.chmod(0o600)
-    env = {**os.environ, "BATCHTOP_CONFIG": str(config), "BATCHTOP_TEST_KEY": KEY,
-           "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "BATCHTOP_CONFIG": str(config), "BATCHTOP_TEST_KEY": KEY, "PYTHONPATH": str(ROOT)}
     return env
 
 
 def run(env: dict[str, str], *args: str, key: str = KEY) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True,
-                          env={**env, "BATCHTOP_TEST_KEY": key}, cwd=ROOT, timeout=60,
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env={**env, "BATCHTOP_TEST_KEY": key},
+        cwd=ROOT,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_every_cli_command_keeps_the_key_out(sim: SimServer, configured: dict[str, str]) -> None:
     live = next(b["id"] for b in sim.world.batches("openai") if b["status"] == "in_progress")
     done = next(b["id"] for b in sim.world.batches("openai") if b["status"] == "completed")
     commands = [
-        ("list",), ("list", "--json"), ("show", live), ("show", live, "--json"),
-        ("show", "batch_missing"), ("cancel", "--yes", live), ("cancel", "--yes", done),
-        ("cancel", "--all", "--dry-run"), ("profiles", "list"), ("profiles", "show"),
-        ("audit",), ("audit", "--json"), ("--help",), ("list", "--base-url", "http://example.com"),
+        ("list",),
+        ("list", "--json"),
+        ("show", live),
+        ("show", live, "--json"),
+        ("show", "batch_missing"),
+        ("cancel", "--yes", live),
+        ("cancel", "--yes", done),
+        ("cancel", "--all", "--dry-run"),
+        ("profiles", "list"),
+        ("profiles", "show"),
+        ("audit",),
+        ("audit", "--json"),
+        ("--help",),
+        ("list", "--base-url", "http://example.com"),
     ]
     outputs = []
     for command in commands:
@@ -85,8 +100,9 @@ def test_every_cli_command_keeps_the_key_out(sim: SimServer, configured: dict[st
 
 def test_profiles_show_masks_and_config_errors_never_quote_the_key(tmp_path: Path, monkeypatch) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[profiles.p]\nbase_url = "http://127.0.0.1:1"\nproviders = ["openai"]\n'
-                      f'api_key = "{KEY}"\ninterval = "fast"\n')
+    config.write_text(
+        f'[profiles.p]\nbase_url = "http://127.0.0.1:1"\nproviders = ["openai"]\napi_key = "{KEY}"\ninterval = "fast"\n'
+    )
     config.chmod(0o644)
     env = {**os.environ, "BATCHTOP_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     for command in (("list",), ("profiles", "show", "p"), ("profiles", "list")):
@@ -98,9 +114,10 @@ def test_profiles_show_masks_and_config_errors_never_quote_the_key(tmp_path: Pat
 async def test_every_screen_of_the_app_keeps_the_key_out(sim: SimServer, monkeypatch) -> None:
     logged: list[str] = []
     monkeypatch.setattr(BatchtopApp, "_log", lambda self, *a, **k: logged.append(repr((a, k))))
-    profile = Profile.model_validate({"base_url": sim.base_url, "providers": ["openai", "anthropic"],
-                                      "interval": 3600.0})
-    app = BatchtopApp(Session("prod", profile, KEY, None), clock=FakeClock())
+    profile = Profile.model_validate(
+        {"base_url": sim.base_url, "providers": ["openai", "anthropic"], "interval": 3600.0}
+    )
+    app = WatchedApp(Session("prod", profile, KEY, None), clock=FakeClock())
     screens: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_for_polls(pilot, app, 2)
@@ -121,14 +138,13 @@ async def test_every_screen_of_the_app_keeps_the_key_out(sim: SimServer, monkeyp
         # A failing gateway: error text on screen and in notifications.
         sim.faults.add(FaultRule("status", status=403))
         await pilot.press("r")
-        await wait_until(pilot, lambda: app.health["openai"].last_error is not None)
+        await wait_until(pilot, lambda: app.runner.health["openai"].last_error is not None)
         screens.append(app.export_screenshot())
-        notifications = " ".join(str(n.message) for n in app._notifications)
+        notifications = " ".join(f"{n.title} {n.message}" for n in app.messages.notifications())
     for i, svg in enumerate(screens):
         assert_clean(svg, f"screen {i}")
     assert_clean(" ".join(logged), "textual log")
     assert_clean(notifications, "notifications")
-    assert_clean(" ".join(app.internal_errors), "internal errors")
     assert_clean(audit_path().read_text(), "audit log")
 
 
@@ -140,8 +156,9 @@ def test_snapshots_hold_no_key_material() -> None:
 
 def test_tls_verification_off_is_warned(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[profiles.p]\nbase_url = "https://127.0.0.1:1"\nproviders = ["openai"]\n'
-                      'verify_tls = false\ntimeout = 0.5\n')
+    config.write_text(
+        '[profiles.p]\nbase_url = "https://127.0.0.1:1"\nproviders = ["openai"]\nverify_tls = false\ntimeout = 0.5\n'
+    )
     env = {**os.environ, "BATCHTOP_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     result = run(env, "list")
     assert "TLS verification is off" in result.stderr
@@ -149,9 +166,16 @@ def test_tls_verification_off_is_warned(tmp_path: Path) -> None:
 
 
 async def test_tls_verification_off_shows_a_header_badge(sim: SimServer) -> None:
-    profile = Profile.model_validate({"base_url": "https://127.0.0.1:1", "providers": ["openai"],
-                                      "verify_tls": False, "interval": 3600.0, "timeout": 0.5})
-    app = BatchtopApp(Session("p", profile, None, None), clock=FakeClock())
+    profile = Profile.model_validate(
+        {
+            "base_url": "https://127.0.0.1:1",
+            "providers": ["openai"],
+            "verify_tls": False,
+            "interval": 3600.0,
+            "timeout": 0.5,
+        }
+    )
+    app = WatchedApp(Session("p", profile, None, None), clock=FakeClock())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "TLS NOT VERIFIED" in str(app.screen.query_one("#header").render())

@@ -2,26 +2,45 @@
 
 They are stored in the top-level snapshots/ folder (see conftest.py). Update them with
 ``pytest tests/test_snapshots.py --snapshot-update`` and look at every SVG you commit.
+
+snap_compare runs the app itself (``App.run``), without run_test's message hook: so these
+tests wait on the providers' health, which says when each one's poll has ended.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 
-from apphelp import FakeClock, START, make_app, refresh, wait_for_polls, wait_until
-from tui.monitor import ProviderState, SortOrder
+from apphelp import START, FakeClock, idle, make_app, wait_until
+
+from tui.monitor import ProviderHealth, ProviderState, SortOrder
 from tui.sim import SimServer
 
 APP_NOW = START + 90  # the app looks at the board a minute and a half after the simulator began
-
-
 
 
 def board_app(sim: SimServer, **options):
     return make_app(sim, FakeClock(APP_NOW), **options)
 
 
+async def _every_provider(pilot, polled: Callable[[str, ProviderHealth], bool]) -> None:
+    """Wait until each provider's health is as ``polled`` wants it, with no poll in flight."""
+    app = pilot.app
+    await wait_until(pilot, lambda: idle(app) and all(polled(p, h) for p, h in app.runner.health.items()))
+    await pilot.pause()
+
+
 async def _loaded(pilot) -> None:
-    await wait_for_polls(pilot, pilot.app, len(pilot.app.health))
+    """Every provider has answered once, or failed."""
+    await _every_provider(pilot, lambda _, health: health.state is not ProviderState.CONNECTING)
+
+
+async def _refresh(pilot) -> None:
+    """Press r and wait until every provider has finished a poll since: it succeeded at the
+    app's time (moved on before each refresh here) or failed once more."""
+    before = {p: (h.last_ok_at, h.failures) for p, h in pilot.app.runner.health.items()}
+    await pilot.press("r")
+    await _every_provider(pilot, lambda p, health: (health.last_ok_at, health.failures) != before[p])
 
 
 def with_rates(sim: SimServer):
@@ -31,7 +50,7 @@ def with_rates(sim: SimServer):
         await _loaded(pilot)
         pilot.app.clock.advance(300)
         sim.clock.advance(300)
-        await refresh(pilot, pilot.app)
+        await _refresh(pilot)
 
     return run_before
 
@@ -70,8 +89,8 @@ def test_stale(snap_compare, sim: SimServer) -> None:
     async def run_before(pilot) -> None:
         await _loaded(pilot)
         sim.go_down()
-        await refresh(pilot, pilot.app)
-        await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in pilot.app.health.values()))
+        await _refresh(pilot)
+        await _every_provider(pilot, lambda _, health: health.state is ProviderState.STALE)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
@@ -141,10 +160,11 @@ def test_bulk_summary(snap_compare, sim: SimServer) -> None:
 
     async def run_before(pilot) -> None:
         await _mark_three_live_and_one_finished()(pilot)
-        marked = sorted(k for k in pilot.app.marks if not pilot.app.board.get(k).batch.finished)
+        marked = sorted(k for k in pilot.app.view.marks if not pilot.app.board.get(k).batch.finished)
         provider, batch_id = marked[0]
-        sim.faults.add(FaultRule("status", status=503, method="POST",
-                                 path=f"/v1/batches/{quote(batch_id, safe='')}/cancel"))
+        sim.faults.add(
+            FaultRule("status", status=503, method="POST", path=f"/v1/batches/{quote(batch_id, safe='')}/cancel")
+        )
         await pilot.press("3", "enter")
         await wait_until(pilot, lambda: getattr(pilot.app.screen, "report", None) is not None)
         await pilot.pause()
@@ -155,12 +175,25 @@ def test_bulk_summary(snap_compare, sim: SimServer) -> None:
 def _every_shape_sim() -> SimServer:
     """Every batch family Bifrost has, one provider it cannot list (mistral) and one it does
     not know (siliconflow), plus states passed through unmapped."""
-    sim = SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=5,
-                    providers=("openai", "anthropic", "bedrock", "gemini", "vertex", "siliconflow"))
-    sim.world.add_batch("vertex", created_offset=-3600, total=2000, rate=0.5, start_delay=60,
-                        raw_status="JOB_STATE_PAUSED", metadata={"job": "paused-eval"})
-    sim.world.add_batch("gemini", created_offset=-1800, total=5000, rate=0.5, start_delay=30,
-                        raw_status="BATCH_STATE_UNSPECIFIED")
+    sim = SimServer(
+        seed=7,
+        frozen=True,
+        start_time=START,
+        batches_per_provider=5,
+        providers=("openai", "anthropic", "bedrock", "gemini", "vertex", "siliconflow"),
+    )
+    sim.world.add_batch(
+        "vertex",
+        created_offset=-3600,
+        total=2000,
+        rate=0.5,
+        start_delay=60,
+        raw_status="JOB_STATE_PAUSED",
+        metadata={"job": "paused-eval"},
+    )
+    sim.world.add_batch(
+        "gemini", created_offset=-1800, total=5000, rate=0.5, start_delay=30, raw_status="BATCH_STATE_UNSPECIFIED"
+    )
     return sim
 
 
@@ -169,15 +202,21 @@ def test_every_provider_shape_160x48(snap_compare) -> None:
     never 0 %; Gemini's percentages count failures once; unmapped states keep their case in a
     wider status column; mistral is unavailable; siliconflow is read OpenAI-shaped."""
     with _every_shape_sim() as sim:
-        app = make_app(sim, FakeClock(APP_NOW), providers=(
-            "openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"))
+        app = make_app(
+            sim,
+            FakeClock(APP_NOW),
+            providers=("openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"),
+        )
         assert snap_compare(app, terminal_size=(160, 48), run_before=with_rates(sim))
 
 
 def test_every_provider_shape_80x24(snap_compare) -> None:
     with _every_shape_sim() as sim:
-        app = make_app(sim, FakeClock(APP_NOW), providers=(
-            "openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"))
+        app = make_app(
+            sim,
+            FakeClock(APP_NOW),
+            providers=("openai", "anthropic", "bedrock", "gemini", "vertex", "mistral", "siliconflow"),
+        )
 
         async def run_before(pilot) -> None:
             await with_rates(sim)(pilot)

@@ -26,28 +26,28 @@ import sys
 import time
 
 import pytest
+from apphelp import MessageLog, WatchedApp, polls, wait_until
 from textual.widgets._footer import FooterKey
 from textual.worker import WorkerState
 
-from apphelp import wait_until
-from tui.ui.app import BatchtopApp
 from tui.config import Profile
 from tui.monitor import ProviderState
 from tui.monitor.history import ProgressHistory
-from tui.ui.screens.board import BoardScreen
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
+from tui.ui.app import BatchtopApp
+from tui.ui.screens.board import BoardScreen
 from tui.ui.widgets.batch_table import BatchTable
 
 PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
 BATCHES_PER_PROVIDER = 125
-SPEED = 300.0             # simulated seconds per real second
+SPEED = 300.0  # simulated seconds per real second
 SOAK_SECONDS = float(os.environ.get("BATCHTOP_SOAK_SECONDS", "75"))
-INTERVAL = 0.5            # seconds between polls of one provider
-TIMEOUT = 1.0             # the profile's connect/read timeout
-SAMPLE_EVERY = 2.0        # seconds between RSS samples
-KEYS_EVERY = 3.0          # seconds between bursts of key presses
-HISTORY_CAP = 16          # samples kept per batch during the soak (see the module doc)
+INTERVAL = 0.5  # seconds between polls of one provider
+TIMEOUT = 1.0  # the profile's connect/read timeout
+SAMPLE_EVERY = 2.0  # seconds between RSS samples
+KEYS_EVERY = 3.0  # seconds between bursts of key presses
+HISTORY_CAP = 16  # samples kept per batch during the soak (see the module doc)
 MAX_RSS_GROWTH = 0.10
 
 # About 20% of requests, across every kind a long night can bring, except "oversized"
@@ -71,13 +71,13 @@ FAULTS = [
 # Each burst leaves the app as it found it: board screen, no filter (live-only is
 # toggled by one burst and back by the next).
 KEY_BURSTS: list[tuple[str, ...]] = [
-    ("down", "enter", "escape"),                      # details and back
-    ("question_mark", "escape"),                      # help and back
-    ("s",),                                           # next sort order
-    ("l",),                                           # live only on
-    ("down", "down", "l"),                            # live only off
-    ("slash", "o", "p", "e", "n", "escape"),          # filter as you type, cleared
-    ("slash", "b", "e", "d", "enter", "escape"),      # filter applied, cleared
+    ("down", "enter", "escape"),  # details and back
+    ("question_mark", "escape"),  # help and back
+    ("s",),  # next sort order
+    ("l",),  # live only on
+    ("down", "down", "l"),  # live only off
+    ("slash", "o", "p", "e", "n", "escape"),  # filter as you type, cleared
+    ("slash", "b", "e", "d", "enter", "escape"),  # filter applied, cleared
     ("end", "up", "enter", "escape", "home"),
     ("slash", "c", "o", "m", "p", "l", "escape"),
     ("pagedown", "enter", "escape", "pageup"),
@@ -100,17 +100,19 @@ def rss_bytes() -> int:
 
 
 def soak_session(sim: SimServer) -> Session:
-    profile = Profile.model_validate({
-        "base_url": sim.base_url,
-        "providers": list(PROVIDERS),
-        "interval": INTERVAL,
-        "timeout": TIMEOUT,
-    })
+    profile = Profile.model_validate(
+        {
+            "base_url": sim.base_url,
+            "providers": list(PROVIDERS),
+            "interval": INTERVAL,
+            "timeout": TIMEOUT,
+        }
+    )
     return Session("soak", profile, None, None, label="gateway.soak")
 
 
 def all_ok(app: BatchtopApp) -> bool:
-    return all(h.state is ProviderState.OK and not h.in_flight for h in app.health.values())
+    return all(h.state is ProviderState.OK and not h.in_flight for h in app.runner.health.values())
 
 
 def failed_workers(app: BatchtopApp) -> list[str]:
@@ -120,26 +122,26 @@ def failed_workers(app: BatchtopApp) -> list[str]:
 @pytest.mark.slow
 async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ProgressHistory.__init__, "__defaults__", (HISTORY_CAP,))
-    sim = SimServer(seed=2024, speed=SPEED, providers=PROVIDERS,
-                    batches_per_provider=BATCHES_PER_PROVIDER).start()
+    sim = SimServer(seed=2024, speed=SPEED, providers=PROVIDERS, batches_per_provider=BATCHES_PER_PROVIDER).start()
     try:
-        app = BatchtopApp(soak_session(sim))  # the real wall clock: time.time
+        app = WatchedApp(soak_session(sim))  # the real wall clock: time.time
+        app.messages = MessageLog(keep=200)  # counts every message; keeps only the latest
         started = time.monotonic()
         async with app.run_test(size=(120, 40)) as pilot:
             for rule in FAULTS:
                 sim.faults.add(rule)
             sim_start = sim.clock.now()
             # The first full poll of every provider, through the faults.
-            await wait_until(pilot, lambda: all(h.last_ok_at is not None for h in app.health.values()),
-                             timeout=30)
-            finished_at_start = sum(state.finished for p in PROVIDERS
-                                    for _, state in sim.world.views(p, sim_start))
-            samples: list[int] = []   # RSS, from the moment every history is full
+            await wait_until(
+                pilot, lambda: all(h.last_ok_at is not None for h in app.runner.health.values()), timeout=30
+            )
+            finished_at_start = sum(state.finished for p in PROVIDERS for _, state in sim.world.views(p, sim_start))
+            samples: list[int] = []  # RSS, from the moment every history is full
             screens_seen: set[str] = set()
             # Observed, not asserted: Gemini's list carries no counts, the poller fetches them.
-            gemini_counted: set[str] = set()      # ids whose counts the board has ever held
+            gemini_counted: set[str] = set()  # ids whose counts the board has ever held
             gemini_known_now: dict[str, bool] = {}
-            gemini_flickers = 0                   # live batch: counts shown, then "—" again
+            gemini_flickers = 0  # live batch: counts shown, then "—" again
             soak_start = time.monotonic()
             next_sample = soak_start
             warm_after: float | None = None
@@ -153,7 +155,7 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
                         await pilot.press(key)
                         screens_seen.add(type(app.screen).__name__)
                     assert isinstance(app.screen, BoardScreen), f"after {keys}: {app.screen!r}"
-                    assert app.filter_text == ""
+                    assert app.view.filter_text == ""
                     next_keys = time.monotonic() + KEYS_EVERY
                 if warm_after is None and all(len(t.history) >= HISTORY_CAP for t in app.board.tracked()):
                     warm_after = now - soak_start
@@ -170,20 +172,19 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
                     elif gemini_known_now.get(batch_id):
                         gemini_flickers += 1
                     gemini_known_now[batch_id] = known
-                assert app.internal_errors == []
+                assert app.messages.drawing_errors() == []
                 await pilot.pause(0.25)
             soak_real = time.monotonic() - soak_start
             assert warm_after is not None and len(samples) >= 8, "histories never filled up"
             sim_hours = (sim.clock.now() - sim_start) / 3600
             fired = sim.faults.fired()
             requests_while_faulty = sim.request_count
-            gemini_live = [t.key[1] for t in app.board.tracked()
-                            if t.key[0] == "gemini" and not t.batch.finished]
+            gemini_live = [t.key[1] for t in app.board.tracked() if t.key[0] == "gemini" and not t.batch.finished]
             gemini_never_counted = sum(1 for i in gemini_live if i not in gemini_counted)
 
             # Calm: no more faults; every provider recovers, then one frozen instant is compared.
             sim.faults.clear()
-            if app.live_only:
+            if app.view.live_only:
                 await pilot.press("l")
             await pilot.press("r")
             await wait_until(pilot, lambda: all_ok(app), timeout=70)
@@ -193,7 +194,7 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
             seen: dict[str, set[float]] = {p: set() for p in PROVIDERS}
 
             def two_polls_after_freeze() -> bool:
-                for provider, health in app.health.items():
+                for provider, health in app.runner.health.items():
                     if health.last_ok_at is not None and health.last_ok_at > frozen_at:
                         seen[provider].add(health.last_ok_at)
                 return all(len(s) >= 2 for s in seen.values()) and all_ok(app)
@@ -204,18 +205,18 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
 
             # -- the app survived ---------------------------------------------------------
             assert app.is_running
-            assert app.internal_errors == []
+            assert app.messages.drawing_errors() == []
             assert failed_workers(app) == []
             pollers = {w.name: w.state for w in app.workers if w.group == "poll"}
-            assert pollers == {f"poll {p}": WorkerState.RUNNING for p in PROVIDERS}
+            assert pollers == {"poll": WorkerState.RUNNING}  # one worker runs every provider's loop
             assert isinstance(app.screen, BoardScreen)
             assert {"BoardScreen", "DetailScreen", "HelpScreen"} <= screens_seen
 
-            known_bugs: list[str] = []   # failures of the bugs named in the xfail reason
+            known_bugs: list[str] = []  # failures of the bugs named in the xfail reason
 
             # -- the board says what the gateway says, batch by batch ---------------------
             mismatches: list[str] = []
-            stale_final_counts: list[str] = []     # BUG 2
+            stale_final_counts: list[str] = []  # BUG 2
             finished = 0
             retrieved_counts_checked = 0
             for provider in PROVIDERS:
@@ -253,15 +254,17 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
                         wrong.append(f"{provider} {batch_id} ({batch.status}): counts {got} != {want}")
             assert mismatches == []
             if stale_final_counts:
-                known_bugs.append(f"{len(stale_final_counts)} finished Bedrock batches keep stale counts, "
-                                  f"e.g. {stale_final_counts[0]}")
+                known_bugs.append(
+                    f"{len(stale_final_counts)} finished Bedrock batches keep stale counts, "
+                    f"e.g. {stale_final_counts[0]}"
+                )
             assert len(app.board) == len(PROVIDERS) * BATCHES_PER_PROVIDER
             assert retrieved_counts_checked > 0
             assert finished > len(app.board) // 2  # hours went by: most batches ended meanwhile
             assert max(len(t.history) for t in app.board.tracked()) <= HISTORY_CAP
 
             # -- the table shows every batch (no filter, not live-only) -------------------
-            assert app.filter_text == "" and not app.live_only
+            assert app.view.filter_text == "" and not app.view.live_only
             assert app.screen.query_one(BatchTable).row_count == len(app.board)
 
             # -- memory: flat between the first and the last quarter ----------------------
@@ -274,22 +277,28 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
             print(
                 f"\nSOAK: {total:.0f}s ({soak_real:.0f}s under faults), {sim_hours:.1f} simulated hours, "
                 f"{len(app.board)} batches ({finished - finished_at_start} finished during the run), "
-                f"{app.polls_completed} polls, "
+                f"{polls(app)} polls, "
                 f"{sim.request_count} requests, {fired} faults fired "
                 f"({fired / max(requests_while_faulty, 1):.0%} of requests while faulty), "
                 f"RSS {first / mb:.0f} MB -> {last / mb:.0f} MB ({growth:+.1%}), 0 internal errors"
             )
             gc.collect()
             footer_keys = sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
-            print(f"RSS samples (MB, every {SAMPLE_EVERY:g}s from {warm_after:.0f}s in): "
-                  + " ".join(f"{s / mb:.0f}" for s in samples))
+            print(
+                f"RSS samples (MB, every {SAMPLE_EVERY:g}s from {warm_after:.0f}s in): "
+                + " ".join(f"{s / mb:.0f}" for s in samples)
+            )
             # Gemini list items carry no counts, and its live counts move: each comes from a
             # retrieve (Bedrock's arrive only when a job ends, so they are not watched here).
-            print(f"Gemini: {len(gemini_live)} live at the end of the faulty phase, "
-                  f"{gemini_never_counted} of them never shown with counts; "
-                  f"{gemini_flickers} times a live batch's counts went back to unknown")
-            print(f"FooterKey widgets alive: {footer_keys} "
-                  f"({len(app.screen.query(FooterKey))} on screen); known bugs: {known_bugs or 'none'}")
+            print(
+                f"Gemini: {len(gemini_live)} live at the end of the faulty phase, "
+                f"{gemini_never_counted} of them never shown with counts; "
+                f"{gemini_flickers} times a live batch's counts went back to unknown"
+            )
+            print(
+                f"FooterKey widgets alive: {footer_keys} "
+                f"({len(app.screen.query(FooterKey))} on screen); known bugs: {known_bugs or 'none'}"
+            )
             if growth >= MAX_RSS_GROWTH:
                 known_bugs.append(f"RSS grew {growth:.1%} ({first / mb:.0f} -> {last / mb:.0f} MB)")
             if known_bugs:

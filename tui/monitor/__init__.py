@@ -1,8 +1,9 @@
-"""The monitor's pure state: batches seen, deltas, rates, ETA, stalls, poll schedule. No Textual."""
+"""The monitor's pure state: batches seen, deltas, rates, ETA, stalls, poll schedule, the view
+of the board. No Textual. The poll loop itself is tui.monitor.runner."""
 
 from tui.monitor.board import (
-    Board,
     BatchKey,
+    Board,
     BoardChange,
     CancelState,
     SortOrder,
@@ -11,11 +12,13 @@ from tui.monitor.board import (
 )
 from tui.monitor.schedule import ProviderHealth, ProviderState
 from tui.monitor.totals import Totals
+from tui.monitor.view import BoardView
 
 __all__ = [
     "BatchKey",
     "Board",
     "BoardChange",
+    "BoardView",
     "CancelState",
     "ProviderHealth",
     "ProviderState",

@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from tui.api import Batch
 from tui.monitor.history import ProgressHistory
 from tui.monitor.totals import Totals
+
+if TYPE_CHECKING:
+    from tui.monitor.poller import ProviderPoll
 
 BatchKey = tuple[str, str]
 """(provider, id): ids are only unique within a provider."""
@@ -125,8 +129,14 @@ class BoardChange:
 
 
 STATUS_ORDER = {
-    "cancelling": 0, "in_progress": 1, "finalizing": 2, "validating": 3,
-    "failed": 5, "expired": 6, "cancelled": 7, "completed": 8,
+    "cancelling": 0,
+    "in_progress": 1,
+    "finalizing": 2,
+    "validating": 3,
+    "failed": 5,
+    "expired": 6,
+    "cancelled": 7,
+    "completed": 8,
 }
 
 
@@ -173,6 +183,15 @@ class Board:
             tracked.history.add(now, Totals.of([tracked.batch]), known=counts.known)
         return change
 
+    def take(self, poll: ProviderPoll) -> BoardChange:
+        """Take what one poll of one provider found: its batches, and those the gateway no
+        longer knows (marked gone, never dropped)."""
+        change = self.apply(poll.batches)
+        for key in poll.gone:
+            if self.mark_gone(key):
+                change.changed.append(key)
+        return change
+
     def mark_gone(self, key: BatchKey) -> bool:
         tracked = self._batches.get(key)
         if tracked is None or tracked.gone:
@@ -192,9 +211,7 @@ class Board:
 
     def summary(self, keys: Iterable[BatchKey] | None = None) -> Summary:
         """Totals over ``keys`` (default: all), change since the previous poll, rates per minute."""
-        chosen = (
-            [self._batches[k] for k in keys if k in self._batches] if keys is not None else self.tracked()
-        )
+        chosen = [self._batches[k] for k in keys if k in self._batches] if keys is not None else self.tracked()
         change = Totals()
         per_second: Totals | None = None
         for tracked in chosen:
@@ -220,19 +237,24 @@ class Board:
         if order is SortOrder.NEWEST:
             sort_key: Callable[[TrackedBatch], tuple] = newest
         elif order is SortOrder.PROGRESS:
+
             def sort_key(t: TrackedBatch) -> tuple:
                 p = t.batch.request_counts.progress
                 return (p is None, -(p or 0.0), *newest(t))
         elif order is SortOrder.FAILED:
+
             def sort_key(t: TrackedBatch) -> tuple:
                 return (-(t.batch.request_counts.failed or 0), *newest(t))
         elif order is SortOrder.ETA:
+
             def sort_key(t: TrackedBatch) -> tuple:
                 eta = t.eta_seconds()
                 return (eta is None, eta or 0.0, *newest(t))
         else:
+
             def sort_key(t: TrackedBatch) -> tuple:
                 return (STATUS_ORDER.get(t.batch.outcome, 4), *newest(t))
+
         return [t.key for t in sorted(chosen, key=sort_key)]
 
     def matching(self, text: str = "", live_only: bool = False) -> list[BatchKey]:

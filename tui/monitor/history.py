@@ -85,7 +85,7 @@ class ProgressHistory:
 
     def done_rates_per_minute(self, buckets: int = 30) -> list[float]:
         """Per-poll throughput (requests/minute), newest last, for a sparkline."""
-        known = self._known()[-(buckets + 1):]
+        known = self._known()[-(buckets + 1) :]
         out: list[float] = []
         for older, newer in zip(known, known[1:]):
             span = newer.at - older.at

@@ -60,8 +60,7 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         if known is not None:
             # Until its turn to be fetched comes (or if that fetch fails), keep what was known.
             batches[batch.id] = batch.over(known.batch)
-            if (not batch.finished and not batch.traits.counts_while_running
-                    and known.retrieved_at is not None):
+            if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
                 continue  # Bedrock: counts arrive only when the job ends; fetched once till then
         to_retrieve.append(batch.id)
 
@@ -87,9 +86,9 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
     chosen = sorted(to_retrieve, key=last_fetched)[:MAX_RETRIEVES_PER_POLL]
     now = board.clock()
     for batch_id in chosen:
-        tracked = board.get((provider, batch_id))
-        if tracked is not None:
-            tracked.retrieved_at = now
+        fetched = board.get((provider, batch_id))
+        if fetched is not None:
+            fetched.retrieved_at = now
     result.requests += len(chosen)
     for batch_id, outcome in await asyncio.gather(*(retrieve(i) for i in chosen)):
         if isinstance(outcome, Batch):

@@ -1,37 +1,33 @@
 """The live board: a Textual app that watches batches and cancels them behind a confirmation.
 
-The app owns the session (profile, key, client), the board (pure state, tui.monitor) and one
-poll loop per provider. Each loop runs one poll at a time and schedules the next only when
-the last has finished, so a slow gateway never sees polls pile up. Screens render what the
-board holds; they never talk to the gateway themselves.
+The app owns the session (profile, key, client), the board and the view of it (pure state,
+tui.monitor), and runs the monitor's poll loop in one worker. Workers never draw: they post
+typed messages (tui.ui.messages), the app handles them, and screens learn of changes from
+the app's signals. Screens render what the board holds; they never talk to the gateway.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import traceback
 from collections.abc import Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.timer import Timer
 
 from tui.api import Batch, BifrostClient, GatewayError
 from tui.cancel.audit import AuditLog
-from tui.cancel.send import AuditContext, CancelOutcome, cancel_batches, cancellable
+from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches, cancellable
 from tui.config import ConfigError, config_path, load_config
-from tui.monitor import (
-    BatchKey,
-    Board,
-    CancelState,
-    ProviderHealth,
-    ProviderState,
-    SortOrder,
-)
-from tui.monitor.poller import poll_provider
+from tui.monitor import BatchKey, Board, BoardView, CancelState, ProviderState
+from tui.monitor.runner import PollRunner
+from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
+from tui.text.safe import safe_text
+from tui.ui.messages import CancelAnswered, CancelFinished, PollFinished, ProviderStateChanged
+from tui.ui.redraw import guarded
 from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
 from tui.ui.screens.cancel_progress import CancelProgressScreen
@@ -40,8 +36,6 @@ from tui.ui.screens.detail import DetailScreen
 from tui.ui.screens.help import HelpScreen, describe_keys
 from tui.ui.screens.profiles import ProfilePickerScreen
 from tui.ui.screens.typed_confirm import TypedConfirmScreen, describe_targets
-from tui.session import DEMO_PROFILE, Session, open_session
-from tui.text.safe import safe_text
 
 SessionOpener = Callable[[str], Session]
 
@@ -78,28 +72,24 @@ class BatchtopApp(App[int]):
         self._open_profile = open_profile
         self._profile_names = profile_names or (lambda: [session.profile_name])
         self.board = Board(self.clock)
-        self.health: dict[str, ProviderHealth] = {}
+        self.view = BoardView()
+        self.runner = self._new_runner()
         self.client: BifrostClient | None = None
-        self.paused = False
-        self.filter_text = ""
-        self.live_only = False
-        self.sort_order = SortOrder.NEWEST
-        self._resume = asyncio.Event()
-        self._wake: dict[str, asyncio.Event] = {}
+        self.board_screen = BoardScreen()
         self._status_timer: Timer | None = None
         self._sessions_to_close: list[Session] = []
-        self.marks: set[BatchKey] = set()
-        """Batches marked with space: ``c`` acts on these when there are any."""
         self.audit = audit or AuditLog(source="tui", secrets=[session.api_key] if session.api_key else [])
-        self.polls_completed = 0
-        self.internal_errors: list[str] = []
-        """Drawing failures caught to keep polling alive; tests assert there are none."""
-        """Polls finished (ok or failed) since start: lets tests wait for a poll, not sleep."""
+        self.board_updated: Signal[None] = Signal(self, "board-updated")
+        """The board or the view of it changed: screens showing it redraw (changed cells only)."""
+        self.rows_updated: Signal[list[BatchKey]] = Signal(self, "rows-updated")
+        """These batches' cancel state changed."""
+        self.health_updated: Signal[None] = Signal(self, "health-updated")
+        """A provider's health changed, or a second went by while a countdown is shown."""
 
     # -- life cycle ---------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.push_screen(BoardScreen())
+        self.push_screen(self.board_screen)
         for warning in self.session.profile.provider_warnings():
             self.notify(warning, severity="warning", timeout=10)
         self._status_timer = self.set_interval(1.0, self._tick_status, pause=True)
@@ -108,32 +98,26 @@ class BatchtopApp(App[int]):
     async def on_unmount(self) -> None:
         await self._stop_polling()
 
-    @property
-    def board_screen(self) -> BoardScreen | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, BoardScreen):
-                return screen
-        return None
-
     # -- polling ------------------------------------------------------------------------
+
+    def _new_runner(self) -> PollRunner:
+        profile = self.session.profile
+        return PollRunner(
+            list(profile.providers),
+            interval=profile.interval,
+            board=self.board,
+            clock=self.clock,
+            on_poll_started=lambda provider: self.post_message(ProviderStateChanged(provider)),
+            on_poll_finished=lambda report: self.post_message(PollFinished(report)),
+        )
 
     def _start_polling(self) -> None:
         self.client = self.session.client()
-        self._resume.set()
-        self.paused = False
-        now = self.clock()
-        interval = self.session.profile.interval
-        self.health = {
-            provider: ProviderHealth(provider, interval, next_poll_at=now)
-            for provider in self.session.profile.providers
-        }
-        self._wake = {provider: asyncio.Event() for provider in self.health}
-        for provider in self.health:
-            self.run_worker(self._poll_loop(provider), group="poll", name=f"poll {provider}",
-                            exit_on_error=False)
+        self.run_worker(self.runner.run(self.client), group="poll", name="poll", exit_on_error=False)
         self._update_status_timer()
 
     async def _stop_polling(self) -> None:
+        self.runner.stop()
         self.workers.cancel_group(self, "poll")
         self.workers.cancel_group(self, "cancel")
         if self.client is not None:
@@ -141,102 +125,58 @@ class BatchtopApp(App[int]):
             with contextlib.suppress(Exception):
                 await client.aclose()
 
-    async def _poll_loop(self, provider: str) -> None:
-        health = self.health[provider]
-        client = self.client
-        assert client is not None
-        while True:
-            await self._resume.wait()
-            health.in_flight = True
-            self._status_changed()
-            try:
-                result = await poll_provider(client, provider, self.board)
-            except GatewayError as exc:
-                health.failed(self.clock(), exc)
-            except Exception as exc:  # noqa: BLE001 — a surprise in gateway data must not end polling
-                self.log.error(f"poll of {provider} failed unexpectedly: {type(exc).__name__}")
-                health.failed(self.clock(), GatewayError(
-                    f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer"))
-            else:
-                self.board.apply(result.batches)
-                for key in result.gone:
-                    self.board.mark_gone(key)
-                health.succeeded(self.clock(), note=result.listing_note)
-                self._guarded(self._board_changed)
-            self.polls_completed += 1
-            self._guarded(self._status_changed)
-            delay = max(health.next_poll_at - self.clock(), 0.05)
-            wake = self._wake[provider]
-            wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await wake.wait()
+    def on_provider_state_changed(self, message: ProviderStateChanged) -> None:
+        self._health_changed()
 
-    def _guarded(self, redraw: Callable[[], None]) -> None:
-        """Run a redraw; a bug in drawing must not stop the polling that feeds it."""
-        try:
-            redraw()
-        except Exception as exc:  # noqa: BLE001
-            self.internal_errors.append(f"{type(exc).__name__}: {exc}")
-            self.log.error(traceback.format_exc())
-            self.notify(f"internal error while drawing: {type(exc).__name__}", severity="error")
+    def on_poll_finished(self, message: PollFinished) -> None:
+        report = message.report
+        if report.unexpected:
+            self.log.error(f"poll of {report.provider} failed unexpectedly: {report.unexpected}")
+        if report.ok:
+            self.board_updated.publish(None)
+        self._health_changed()
 
-    def _board_changed(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, (BoardScreen, DetailScreen)):
-                screen.refresh_from_board()
-
-    def _status_changed(self) -> None:
-        screen = self.board_screen
-        if screen is not None and screen.is_mounted:
-            screen.refresh_status()
+    def _health_changed(self) -> None:
+        self.health_updated.publish(None)
         self._update_status_timer()
 
     def _update_status_timer(self) -> None:
         """Tick once a second only while a countdown or a stale age is on screen."""
         if self._status_timer is None:
             return
-        waiting = not self.paused and any(h.state is not ProviderState.OK for h in self.health.values())
-        if waiting:
+        runner = self.runner
+        if not runner.paused and any(h.state is not ProviderState.OK for h in runner.health.values()):
             self._status_timer.resume()
         else:
             self._status_timer.pause()
 
     def _tick_status(self) -> None:
-        screen = self.board_screen
-        if screen is not None and screen.is_mounted:
-            screen.refresh_status()
+        self.health_updated.publish(None)
 
     def action_poll_now(self) -> None:
-        now = self.clock()
-        for provider, health in self.health.items():
-            health.poll_now(now)
-            if health.due(now):
-                self._wake[provider].set()
+        self.runner.poll_now()
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        if self.paused:
-            self._resume.clear()
+        if self.runner.paused:
+            self.runner.resume()
         else:
-            self._resume.set()
-            self.action_poll_now()
+            self.runner.pause()
         self._update_status_timer()
-        self._board_changed()
+        self.board_updated.publish(None)
 
     # -- marks --------------------------------------------------------------------------
 
     def toggle_mark(self, key: BatchKey) -> None:
-        self.marks.symmetric_difference_update({key})
-        self._board_changed()
+        self.view.toggle_mark(key)
+        self.board_updated.publish(None)
 
     def mark_all(self, keys: Iterable[BatchKey]) -> None:
-        self.marks.update(keys)
-        self._board_changed()
+        self.view.mark(keys)
+        self.board_updated.publish(None)
 
     def clear_marks(self) -> None:
-        self.marks.clear()
-        self._board_changed()
+        self.view.clear_marks()
+        self.board_updated.publish(None)
 
     # -- cancel -------------------------------------------------------------------------
 
@@ -261,8 +201,7 @@ class BatchtopApp(App[int]):
         live = [self.board.get(k).batch for k in keys if self.can_cancel(k)]  # type: ignore[union-attr]
         skipped = [t.batch for k in keys if not self.can_cancel(k) and (t := self.board.get(k))]
         if not live:
-            self.notify("Nothing to cancel: the chosen batches are finished or already cancelling.",
-                        severity="warning")
+            self.notify("Nothing to cancel: the chosen batches are finished or already cancelling.", severity="warning")
             return
 
         def answered(confirmed: bool | None) -> None:
@@ -274,8 +213,11 @@ class BatchtopApp(App[int]):
             return
         if len(live) == 1:
             expected = live[0].id[-4:]
-            prompt = (f"Type the last four characters of the id ({safe_text(expected)}) to cancel it."
-                      if self.session.profile.protected else "Type 1 to cancel this batch.")
+            prompt = (
+                f"Type the last four characters of the id ({safe_text(expected)}) to cancel it."
+                if self.session.profile.protected
+                else "Type 1 to cancel this batch."
+            )
             if not self.session.profile.protected:
                 expected = "1"
             title = "Cancel this batch?"
@@ -284,8 +226,7 @@ class BatchtopApp(App[int]):
             prompt = f"Type {expected} — the number of batches that will be cancelled — to go ahead."
             title = f"Cancel {len(live)} batches?"
         self.push_screen(
-            TypedConfirmScreen(title=title, facts=describe_targets(live, skipped), prompt=prompt,
-                               expected=expected),
+            TypedConfirmScreen(title=title, facts=describe_targets(live, skipped), prompt=prompt, expected=expected),
             answered,
         )
 
@@ -298,41 +239,32 @@ class BatchtopApp(App[int]):
             return
         for batch in targets:
             self.board.set_cancel_state(batch.key, CancelState.SENDING)
-        self._rows_changed([b.key for b in targets])
+        self.rows_updated.publish([b.key for b in targets])
         progress = CancelProgressScreen(targets) if len(targets) > 1 else None
         if progress is not None:
-            self.push_screen(progress)
-        self.run_worker(self._cancel_worker(targets, progress), group="cancel", exit_on_error=False)
+            self.push_screen(progress, self._retry)
+        self.run_worker(self._send_cancels(targets, progress), group="cancel", exit_on_error=False)
 
-    async def _cancel_worker(self, targets: list[Batch], progress: CancelProgressScreen | None) -> None:
+    def _retry(self, batches: list[Batch] | None) -> None:
+        if batches:
+            self.start_cancel(batches)
+
+    async def _send_cancels(self, targets: list[Batch], progress: CancelProgressScreen | None) -> None:
         client = self.client
         if client is None:
             return
         context = AuditContext(self.session.profile_name, self.session.gateway_host)
 
-        def arrived(outcome: CancelOutcome) -> None:
-            self._guarded(lambda: self._cancel_outcome(outcome, progress))
+        def answered(outcome: CancelOutcome) -> None:
+            self.post_message(CancelAnswered(outcome, progress))
 
-        report = await cancel_batches(client, targets, audit=self.audit, context=context, on_outcome=arrived)
-        if progress is not None:
-            progress.finished(report)
-        elif report.outcomes:
-            outcome = report.outcomes[0]
-            if outcome.outcome == "accepted" and outcome.answer is not None:
-                self.notify(f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_shown, 30)}",
-                            title="Cancel accepted", timeout=6)
-            else:
-                title = "Cancel refused" if outcome.outcome == "refused" else "Cancel failed"
-                self.notify(safe_text(outcome.message or "", 300), title=title, severity="error", timeout=10)
-        if report.audit_error:
-            self.notify(report.audit_error, title="Audit log", severity="error", timeout=15)
-        # A refusal usually means the batch moved on: fetch it again so the row tells the truth.
-        for outcome in report.refused:
-            with contextlib.suppress(GatewayError):
-                self.board.apply([await client.retrieve(outcome.batch.provider, outcome.batch.id)])
-        self._board_changed()
+        report = await cancel_batches(client, targets, audit=self.audit, context=context, on_outcome=answered)
+        self.post_message(CancelFinished(report, progress))
 
-    def _cancel_outcome(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
+    def on_cancel_answered(self, message: CancelAnswered) -> None:
+        guarded(self, lambda: self._take_answer(message.outcome, message.progress))
+
+    def _take_answer(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
         key = outcome.key
         if outcome.outcome == "accepted":
             tracked = self.board.get(key)
@@ -340,14 +272,47 @@ class BatchtopApp(App[int]):
             if answer is not None:
                 self.board.apply([answer.over(tracked.batch) if tracked else answer])
             self.board.set_cancel_state(key, CancelState.ACCEPTED)
-            self.marks.discard(key)
+            self.view.unmark(key)
         elif outcome.outcome == "refused":
             self.board.set_cancel_state(key, CancelState.REFUSED, outcome.message)
         else:
             self.board.set_cancel_state(key, CancelState.FAILED, f"{outcome.message} ({outcome.sent_words})")
         if progress is not None and progress.is_attached:
             progress.outcome_arrived(outcome)
-        self._board_changed()
+        self.board_updated.publish(None)
+
+    def on_cancel_finished(self, message: CancelFinished) -> None:
+        guarded(self, lambda: self._take_report(message.report, message.progress))
+
+    def _take_report(self, report: CancelReport, progress: CancelProgressScreen | None) -> None:
+        if progress is not None:
+            progress.finished(report)
+        elif report.outcomes:
+            outcome = report.outcomes[0]
+            if outcome.outcome == "accepted" and outcome.answer is not None:
+                self.notify(
+                    f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_shown, 30)}",
+                    title="Cancel accepted",
+                    timeout=6,
+                )
+            else:
+                title = "Cancel refused" if outcome.outcome == "refused" else "Cancel failed"
+                self.notify(safe_text(outcome.message or "", 300), title=title, severity="error", timeout=10)
+        if report.audit_error:
+            self.notify(report.audit_error, title="Audit log", severity="error", timeout=15)
+        if report.refused:
+            self.run_worker(self._fetch_again([o.batch for o in report.refused]), group="cancel", exit_on_error=False)
+        self.board_updated.publish(None)
+
+    async def _fetch_again(self, batches: list[Batch]) -> None:
+        """A refusal usually means the batch moved on: fetch it again so the row tells the truth."""
+        client = self.client
+        if client is None:
+            return
+        for batch in batches:
+            with contextlib.suppress(GatewayError):
+                self.board.apply([await client.retrieve(batch.provider, batch.id)])
+        self.board_updated.publish(None)
 
     def action_audit(self) -> None:
         if isinstance(self.screen, AuditScreen):
@@ -358,14 +323,6 @@ class BatchtopApp(App[int]):
             self.notify(f"cannot read the audit log: {exc}", severity="error")
             return
         self.push_screen(AuditScreen(records, str(self.audit.path)))
-
-    def _rows_changed(self, keys: list[BatchKey]) -> None:
-        screen = self.board_screen
-        if screen is not None:
-            screen.refresh_rows(keys)
-        for screen in self.screen_stack:
-            if isinstance(screen, DetailScreen):
-                screen.refresh_from_board()
 
     # -- screens ------------------------------------------------------------------------
 
@@ -401,13 +358,18 @@ class BatchtopApp(App[int]):
         self.session = session
         self.clock = self._fixed_clock or session.clock
         self.board = Board(self.clock)
-        self.marks.clear()
-        self.audit = AuditLog(self.audit.path, source="tui", session=self.audit.session,
-                              secrets=[session.api_key] if session.api_key else [])
-        while not isinstance(self.screen, BoardScreen) and len(self.screen_stack) > 1:
+        self.view.clear_marks()
+        self.runner = self._new_runner()
+        self.audit = AuditLog(
+            self.audit.path,
+            source="tui",
+            session=self.audit.session,
+            secrets=[session.api_key] if session.api_key else [],
+        )
+        while self.screen is not self.board_screen and len(self.screen_stack) > 1:
             self.pop_screen()
         self._start_polling()
-        self._board_changed()
+        self.board_updated.publish(None)
         self.notify(f"now watching profile {safe_text(name, 40)}", timeout=4)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -415,11 +377,11 @@ class BatchtopApp(App[int]):
         board = self.board_screen
         yield SystemCommand("Refresh now", "Poll every provider now", self.action_poll_now)
         yield SystemCommand("Pause / resume polling", "Stop or restart polling", self.action_toggle_pause)
-        if board is not None:
+        if board.is_attached:
             keys = board.cancel_keys()
             live = sum(1 for k in keys if self.can_cancel(k))
             if live:
-                title = f"Cancel {live} marked batches" if self.marks else "Cancel selected batch"
+                title = f"Cancel {live} marked batches" if self.view.marks else "Cancel selected batch"
                 yield SystemCommand(title, "Asks for confirmation first", lambda: self.request_cancel(keys))
             yield SystemCommand("Cycle sort order", "newest, progress, failed, ETA, status", board.action_sort)
             yield SystemCommand("Toggle live only", "Hide finished batches", board.action_live_only)
@@ -442,14 +404,14 @@ def _profile_names(current: Session) -> list[str]:
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the live board for the profile the flags choose. ConfigError propagates (exit 2)."""
-    session = open_session(args)
+    request = SessionRequest.from_args(args)
+    session = open_session(request)
     demo = session if session.demo is not None else None
 
     def open_profile(name: str) -> Session:
         if demo is not None and name == DEMO_PROFILE:
             return demo
-        ns = argparse.Namespace(profile=name, read_only=bool(getattr(args, "read_only", False)))
-        return open_session(ns)
+        return open_session(SessionRequest(profile=name, read_only=request.read_only))
 
     app = BatchtopApp(session, open_profile=open_profile, profile_names=lambda: _profile_names(session))
     try:

@@ -42,8 +42,7 @@ class AuditScreen(ModalScreen[None]):
                         Text(safe_text(record.message or record.status_after or "", 120)),
                     )
                 yield Static(table)
-            yield Static(Text(f"All attempts, every session: batchtop audit · {safe_text(self.path)}",
-                              style="dim"))
+            yield Static(Text(f"All attempts, every session: batchtop audit · {safe_text(self.path)}", style="dim"))
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

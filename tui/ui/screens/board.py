@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
-from textual import events
+from textual import events, getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -11,9 +13,13 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.monitor import BatchKey
 from tui.text.safe import safe_text
+from tui.ui.redraw import redraw_on, stop_redraws
 from tui.ui.widgets.batch_table import BatchTable
 from tui.ui.widgets.counts import CountStrip
 from tui.ui.widgets.status import HeaderBar, ProviderStatusLine
+
+if TYPE_CHECKING:
+    from tui.ui.app import BatchtopApp
 
 
 class BoardScreen(Screen[None]):
@@ -30,6 +36,9 @@ class BoardScreen(Screen[None]):
         Binding("p", "app.toggle_pause", "Pause"),
     ]
 
+    if TYPE_CHECKING:  # typed access to the app; at run time Textual's own property
+        app = getters.app(BatchtopApp)
+
     _binding_state: tuple[bool | None, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -37,8 +46,7 @@ class BoardScreen(Screen[None]):
         yield CountStrip(id="counts")
         yield BatchTable(id="batches")
         yield Static(id="empty", markup=False)
-        yield Input(placeholder="filter: id, name, provider or status — enter applies, esc clears",
-                    id="filter")
+        yield Input(placeholder="filter: id, name, provider or status — enter applies, esc clears", id="filter")
         yield ProviderStatusLine(id="providers")
         yield Static(id="board-line", markup=False)
         yield Footer()
@@ -50,7 +58,13 @@ class BoardScreen(Screen[None]):
         table = self.query_one(BatchTable)
         table.layout_for(self.size.width or self.app.size.width)
         table.focus()
+        redraw_on(self.app.board_updated, self, lambda _: self.refresh_from_board())
+        redraw_on(self.app.rows_updated, self, self.refresh_rows)
+        redraw_on(self.app.health_updated, self, lambda _: self.refresh_status())
         self.refresh_from_board()
+
+    def on_unmount(self) -> None:
+        stop_redraws(self, self.app.board_updated, self.app.rows_updated, self.app.health_updated)
 
     def on_resize(self, event: events.Resize) -> None:
         if self.query_one(BatchTable).layout_for(event.size.width):
@@ -61,34 +75,26 @@ class BoardScreen(Screen[None]):
         return self.query_one(BatchTable)
 
     def shown_keys(self) -> list[BatchKey]:
-        app = self.app
-        keys = app.board.matching(app.filter_text, app.live_only)  # type: ignore[attr-defined]
-        return app.board.sorted_keys(app.sort_order, keys)  # type: ignore[attr-defined]
+        return self.app.view.shown(self.app.board)
 
     def refresh_from_board(self) -> None:
         """Bring every part of the screen up to date with the board (changed cells only)."""
         app = self.app
-        session = app.session  # type: ignore[attr-defined]
-        now = app.clock()  # type: ignore[attr-defined]
+        session = app.session
         keys = self.shown_keys()
         with app.batch_update():
-            self.query_one(HeaderBar).show(session.profile_name, session.gateway_host,
-                                           read_only=session.profile.read_only,
-                                           tls_unverified=session.tls_unverified,
-                                           paused=app.paused)  # type: ignore[attr-defined]
-            self.table.show(app.board, keys, now, app.marks)  # type: ignore[attr-defined]
-            summary = app.board.summary(keys)  # type: ignore[attr-defined]
+            self.query_one(HeaderBar).show(
+                session.profile_name,
+                session.gateway_host,
+                read_only=session.profile.read_only,
+                tls_unverified=session.tls_unverified,
+                paused=app.runner.paused,
+            )
+            self.table.show(app.board, keys, app.clock(), app.view.marks)
+            summary = app.board.summary(keys)
             self.query_one(CountStrip).show(summary)
             self.refresh_status()
-            line = f"{summary.batches} batches · {summary.live} live · {summary.with_failures} with failures"
-            line += f" · sort: {app.sort_order.value}"  # type: ignore[attr-defined]
-            if app.live_only:  # type: ignore[attr-defined]
-                line += " · live only"
-            if app.filter_text:  # type: ignore[attr-defined]
-                line += f" · filter: {app.filter_text}"  # type: ignore[attr-defined]
-            if app.marks:  # type: ignore[attr-defined]
-                line += f" · {len(app.marks)} marked"  # type: ignore[attr-defined]
-            self.query_one("#board-line", Static).update(Text(line))
+            self.query_one("#board-line", Static).update(Text(app.view.describe(summary)))
             self._show_empty_state(keys)
         self.update_bindings()
 
@@ -106,16 +112,18 @@ class BoardScreen(Screen[None]):
     def _show_empty_state(self, keys: list[BatchKey]) -> None:
         """Say why the table is empty: still waiting, nothing matches, or truly none."""
         empty = self.query_one("#empty", Static)
-        app = self.app
+        health = self.app.runner.health.values()
         message = ""
         if not keys:
-            if len(app.board):  # type: ignore[attr-defined]
+            if len(self.app.board):
                 message = "No batch matches the filter. esc clears it, l toggles live only."
-            elif any(h.last_ok_at is None for h in app.health.values()):  # type: ignore[attr-defined]
-                causes = sorted({h.last_error.short for h in app.health.values()  # type: ignore[attr-defined]
-                                 if h.last_ok_at is None and h.last_error is not None})
+            elif any(h.last_ok_at is None for h in health):
+                causes = sorted(
+                    {h.last_error.short for h in health if h.last_ok_at is None and h.last_error is not None}
+                )
                 message = "Waiting for the gateway… " + (
-                    f"so far: {safe_text(', '.join(causes), 120)}" if causes else "(see the provider status below)")
+                    f"so far: {safe_text(', '.join(causes), 120)}" if causes else "(see the provider status below)"
+                )
             else:
                 message = "The gateway reports no batches for these providers."
         if str(empty.render()) != message:
@@ -126,54 +134,49 @@ class BoardScreen(Screen[None]):
         app = self.app
         # query, not query_one: during shutdown the line may already be gone.
         for line in self.query(ProviderStatusLine):
-            line.show(list(app.health.values()), app.clock())  # type: ignore[attr-defined]
+            line.show(list(app.runner.health.values()), app.clock())
 
     def refresh_rows(self, keys: list[BatchKey]) -> None:
         app = self.app
-        self.table.refresh_rows(app.board, keys, app.clock(), app.marks)  # type: ignore[attr-defined]
+        self.table.refresh_rows(app.board, keys, app.clock(), app.view.marks)
         self.update_bindings()
 
     def cancel_keys(self) -> list[BatchKey]:
         """What ``c`` acts on: the marked batches if any, else the one under the cursor."""
-        marks = self.app.marks  # type: ignore[attr-defined]
-        if marks:
-            return self.app.board.sorted_keys(self.app.sort_order, list(marks))  # type: ignore[attr-defined]
-        key = self.table.selected_key
-        return [] if key is None else [key]
+        return self.app.view.cancel_targets(self.app.board, self.table.selected_key)
 
     # -- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            can_cancel = self.app.can_cancel  # type: ignore[attr-defined]
-            return True if any(can_cancel(k) for k in self.cancel_keys()) else None
+            return True if any(self.app.can_cancel(k) for k in self.cancel_keys()) else None
         if action in ("details", "mark"):
             return self.table.selected_key is not None
         if action == "clear_marks":
-            return bool(self.app.marks)  # type: ignore[attr-defined]
+            return True if self.app.view.marks else None  # greyed out, still listed in help
         return True
 
     def action_cancel(self) -> None:
         keys = self.cancel_keys()
         if keys:
-            self.app.request_cancel(keys)  # type: ignore[attr-defined]
+            self.app.request_cancel(keys)
 
     def action_mark(self) -> None:
         key = self.table.selected_key
         if key is not None:
-            self.app.toggle_mark(key)  # type: ignore[attr-defined]
+            self.app.toggle_mark(key)
             self.table.action_cursor_down()
 
     def action_mark_all(self) -> None:
-        self.app.mark_all(self.shown_keys())  # type: ignore[attr-defined]
+        self.app.mark_all(self.shown_keys())
 
     def action_clear_marks(self) -> None:
-        self.app.clear_marks()  # type: ignore[attr-defined]
+        self.app.clear_marks()
 
     def action_details(self) -> None:
         key = self.table.selected_key
         if key is not None:
-            self.app.open_details(key)  # type: ignore[attr-defined]
+            self.app.open_details(key)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -183,29 +186,30 @@ class BoardScreen(Screen[None]):
         self.update_bindings()
 
     def action_sort(self) -> None:
-        self.app.sort_order = self.app.sort_order.next()  # type: ignore[attr-defined]
+        self.app.view.next_sort()
         self.refresh_from_board()
 
     def action_live_only(self) -> None:
-        self.app.live_only = not self.app.live_only  # type: ignore[attr-defined]
+        self.app.view.toggle_live_only()
         self.refresh_from_board()
 
     def action_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.display = True
-        filter_input.value = self.app.filter_text  # type: ignore[attr-defined]
+        filter_input.value = self.app.view.filter_text
         filter_input.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         # Filter as you type, so the table shows what enter will keep.
-        self.app.filter_text = event.value  # type: ignore[attr-defined]
+        self.app.view.filter_text = event.value
         self.refresh_from_board()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.app.filter_text = event.value.strip()  # type: ignore[attr-defined]
+        view = self.app.view
+        view.filter_text = event.value.strip()
         filter_input = self.query_one("#filter", Input)
-        filter_input.display = bool(self.app.filter_text)  # type: ignore[attr-defined]
+        filter_input.display = bool(view.filter_text)
         self.refresh_from_board()
         table = self.table
         table.focus()
@@ -214,14 +218,14 @@ class BoardScreen(Screen[None]):
             table.select(keys[0])
 
     def on_key(self, event: events.Key) -> None:
-        if event.key == "c" and self.app.session.profile.read_only:  # type: ignore[attr-defined]
+        if event.key == "c" and self.app.session.profile.read_only:
             # The binding is greyed out (check_action); say why instead of doing nothing.
             self.app.notify("Read-only profile: nothing can be cancelled here.", severity="warning")
             return
         filter_input = self.query_one("#filter", Input)
-        if event.key == "escape" and (filter_input.has_focus or self.app.filter_text):  # type: ignore[attr-defined]
+        if event.key == "escape" and (filter_input.has_focus or self.app.view.filter_text):
             event.stop()
-            self.app.filter_text = ""  # type: ignore[attr-defined]
+            self.app.view.filter_text = ""
             filter_input.value = ""
             filter_input.display = False
             self.table.focus()

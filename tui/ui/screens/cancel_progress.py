@@ -17,7 +17,9 @@ from tui.ui.widgets.palette import hue
 OUTCOME_GLYPHS = {"accepted": ("✓", "green"), "refused": ("✗", "red"), "failed": ("!", "yellow")}
 
 
-class CancelProgressScreen(ModalScreen[None]):
+class CancelProgressScreen(ModalScreen[list[Batch] | None]):
+    """Dismissed with the batches to send again (``r``), or None."""
+
     BINDINGS = [
         Binding("escape,enter", "close", "Close"),
         Binding("r", "retry", "Retry failed"),
@@ -93,6 +95,4 @@ class CancelProgressScreen(ModalScreen[None]):
 
     def action_retry(self) -> None:
         if self.report and self.report.failed:
-            failed = [o.batch for o in self.report.failed]
-            self.dismiss(None)
-            self.app.start_cancel(failed)  # type: ignore[attr-defined]
+            self.dismiss([o.batch for o in self.report.failed])

@@ -26,10 +26,11 @@ class ConfirmCancelScreen(ModalScreen[bool]):
 
     def __init__(self, batch: Batch) -> None:
         super().__init__()
-        self.batch = batch
+        self.target = batch
+        """The batch to cancel (not ``self.batch``: that is Textual's Widget.batch())."""
 
     def compose(self) -> ComposeResult:
-        batch = self.batch
+        batch = self.target
         counts = batch.request_counts
         facts = Text()
         for label, value in (

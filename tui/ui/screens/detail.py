@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
+from tui.monitor import BatchKey, CancelState, TrackedBatch
 from tui.text.describe import batch_detail_lines
 from tui.text.humanize import count, duration, local_time
-from tui.monitor import BatchKey, CancelState, TrackedBatch
 from tui.text.safe import safe_text
+from tui.ui.redraw import redraw_on, stop_redraws
 from tui.ui.widgets.palette import hue
 from tui.ui.widgets.status import HeaderBar
+
+if TYPE_CHECKING:
+    from tui.ui.app import BatchtopApp
 
 
 def cancel_timeline(tracked: TrackedBatch) -> Text:
@@ -48,6 +55,9 @@ class DetailScreen(Screen[None]):
         Binding("r", "app.poll_now", "Refresh"),
     ]
 
+    if TYPE_CHECKING:  # typed access to the app; at run time Textual's own property
+        app = getters.app(BatchtopApp)
+
     def __init__(self, key: BatchKey) -> None:
         super().__init__()
         self.key = key
@@ -65,20 +75,29 @@ class DetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        redraw_on(self.app.board_updated, self, lambda _: self.refresh_from_board())
+        redraw_on(self.app.rows_updated, self, lambda _: self.refresh_from_board())
         self.refresh_from_board()
+
+    def on_unmount(self) -> None:
+        stop_redraws(self, self.app.board_updated, self.app.rows_updated)
 
     def refresh_from_board(self) -> None:
         app = self.app
         header = self.query_one(HeaderBar)
-        session = app.session  # type: ignore[attr-defined]
-        header.show(session.profile_name, session.gateway_host,
-                    read_only=session.profile.read_only, paused=app.paused,  # type: ignore[attr-defined]
-                    tls_unverified=session.tls_unverified)  # type: ignore[attr-defined]
-        tracked = app.board.get(self.key)  # type: ignore[attr-defined]
+        session = app.session
+        header.show(
+            session.profile_name,
+            session.gateway_host,
+            read_only=session.profile.read_only,
+            paused=app.runner.paused,
+            tls_unverified=session.tls_unverified,
+        )
+        tracked = app.board.get(self.key)
         if tracked is None:
             self.query_one("#detail-fields", Static).update(Text("This batch is no longer on the board."))
             return
-        now = app.clock()  # type: ignore[attr-defined]
+        now = app.clock()
         lines = batch_detail_lines(tracked.batch, now)
         if tracked.gone:
             lines.append(("note", "the gateway no longer knows this batch (404)"))
@@ -115,11 +134,11 @@ class DetailScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return True if self.app.can_cancel(self.key) else None  # type: ignore[attr-defined]
+            return True if self.app.can_cancel(self.key) else None
         return True
 
     def action_cancel(self) -> None:
-        self.app.request_cancel([self.key])  # type: ignore[attr-defined]
+        self.app.request_cancel([self.key])
 
     def action_close(self) -> None:
         self.dismiss(None)

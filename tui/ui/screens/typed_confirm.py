@@ -37,12 +37,15 @@ def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Table:
     table.add_row("dropped", Text(dropped))
     for i, batch in enumerate(batches[:SHOWN_IDS]):
         name = f"  “{safe_text(batch.name, 24)}”" if batch.name else ""
-        table.add_row("batches" if i == 0 else "", Text(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 80)}{name}"))
+        table.add_row(
+            "batches" if i == 0 else "", Text(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 80)}{name}")
+        )
     if len(batches) > SHOWN_IDS:
         table.add_row("", Text(f"… and {len(batches) - SHOWN_IDS} more"))
     if skipped:
-        table.add_row("skipped", Text(f"{len(skipped)} marked batch(es) already finished or cancelling: "
-                                      "nothing is sent for them"))
+        table.add_row(
+            "skipped", Text(f"{len(skipped)} marked batch(es) already finished or cancelling: nothing is sent for them")
+        )
     return table
 
 
@@ -68,8 +71,9 @@ class TypedConfirmScreen(ModalScreen[bool]):
                 markup=False,
             )
             yield Static(self.prompt, id="typed-prompt", markup=False)
-            typed = Input(placeholder=f"type {self.expected}, then enter · esc keeps them running",
-                          id="typed", max_length=64)
+            typed = Input(
+                placeholder=f"type {self.expected}, then enter · esc keeps them running", id="typed", max_length=64
+            )
             typed.cursor_blink = False
             yield typed
             yield Static("", id="typed-error", markup=False)

@@ -13,8 +13,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.text.humanize import ago
 from tui.monitor import BatchKey, Board, TrackedBatch
+from tui.text.humanize import ago
 from tui.ui.widgets.cells import COLUMNS, BatchId, Column, row_cells
 
 WIDE = 120
@@ -29,8 +29,7 @@ def _row_signature(tracked: TrackedBatch, now: float, marked: bool) -> tuple | N
     board's main CPU cost; most of them are finished and never change."""
     if not tracked.batch.finished:
         return None
-    return (_Same(tracked.batch), tracked.gone, tracked.cancel_state, marked,
-            ago(tracked.batch.created_at, now))
+    return (_Same(tracked.batch), tracked.gone, tracked.cancel_state, marked, ago(tracked.batch.created_at, now))
 
 
 class _Same:
@@ -131,8 +130,9 @@ class BatchTable(DataTable):
         self._signatures.clear()
         for column in columns:
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
-            label = Text(column.label + " " if column.right else " " + column.label,
-                         justify="right" if column.right else "left")
+            label = Text(
+                column.label + " " if column.right else " " + column.label, justify="right" if column.right else "left"
+            )
             width = (id_width if column.key == "id" else widths[column.key]) + (column.key != "mark")
             self.add_column(label, width=width, key=column.key)
         return True
@@ -152,8 +152,7 @@ class BatchTable(DataTable):
         provider, _, batch_id = key.partition("\x00")
         return (provider, batch_id)
 
-    def show(self, board: Board, keys: Sequence[BatchKey], now: float,
-             marks: Collection[BatchKey] = ()) -> None:
+    def show(self, board: Board, keys: Sequence[BatchKey], now: float, marks: Collection[BatchKey] = ()) -> None:
         """Make the table show exactly ``keys`` in that order, touching only what changed."""
         if not self._columns:
             return  # not laid out yet: the first resize will call show() again
@@ -204,8 +203,9 @@ class BatchTable(DataTable):
             self.move_cursor(row=index, animate=False)
         return True
 
-    def refresh_rows(self, board: Board, keys: Iterable[BatchKey], now: float,
-                     marks: Collection[BatchKey] = ()) -> None:
+    def refresh_rows(
+        self, board: Board, keys: Iterable[BatchKey], now: float, marks: Collection[BatchKey] = ()
+    ) -> None:
         """Re-render given rows only (a cancel state changed, say)."""
         for key in keys:
             tracked = board.get(key)

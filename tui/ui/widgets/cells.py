@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from tui.monitor import CancelState, TrackedBatch
 from tui.text.describe import status_glyph
 from tui.text.humanize import ago, count, duration, short_duration
-from tui.monitor import CancelState, TrackedBatch
 from tui.text.safe import safe_text, shorten_middle
 from tui.ui.widgets.palette import hue
 
@@ -105,8 +105,12 @@ def row_cells(
         status = Text("! cancel failed", style=hue("bold yellow"))
     else:
         # As sent: a provider's own state (JOB_STATE_PAUSED) keeps its case.
-        status = Text(f"{status_glyph(batch)} {safe_text(batch.status_shown, 40)}",
-                      style=hue(STATUS_STYLES.get(outcome, "")), no_wrap=True, overflow="ellipsis")
+        status = Text(
+            f"{status_glyph(batch)} {safe_text(batch.status_shown, 40)}",
+            style=hue(STATUS_STYLES.get(outcome, "")),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
     stalled = tracked.stalled(now)
     eta = tracked.eta_seconds()
     rate = tracked.rate_per_minute()
@@ -123,9 +127,13 @@ def row_cells(
         "failed": _number(counts.failed_count, hue("red")),
         "canceled": _number(counts.canceled_count),
         "rate": Text("—" if rate is None else f"{rate:,.0f}", justify="right"),
-        "eta": time_left_cell(tracked.time_left(now)) if at_end else Text(
+        "eta": time_left_cell(tracked.time_left(now))
+        if at_end
+        else Text(
             "stall" if stalled else ("—" if eta is None else "<1s" if eta < 1 else duration(eta)),
-            style=hue("bold yellow") if stalled else "", justify="right"),
+            style=hue("bold yellow") if stalled else "",
+            justify="right",
+        ),
         "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.

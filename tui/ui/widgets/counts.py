@@ -92,8 +92,7 @@ class CountStrip(Horizontal):
         rates: Totals | None = summary.per_minute
         for tile in self.query(CountTile):
             name = tile.count_name
-            tile.show(getattr(totals, name), getattr(change, name),
-                      None if rates is None else getattr(rates, name))
+            tile.show(getattr(totals, name), getattr(change, name), None if rates is None else getattr(rates, name))
         expired = self.query_one("#count-expired")
         wanted = totals.expired > 0
         if expired.display != wanted:

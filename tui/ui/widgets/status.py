@@ -24,8 +24,7 @@ class HeaderBar(Static):
     HeaderBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def show(self, profile: str, host: str, *, read_only: bool, paused: bool,
-             tls_unverified: bool = False) -> None:
+    def show(self, profile: str, host: str, *, read_only: bool, paused: bool, tls_unverified: bool = False) -> None:
         text = Text.assemble(("batchtop", "bold"), " · ", safe_text(profile, 40), " · ", safe_text(host, 60))
         if tls_unverified:
             text.append("  ")

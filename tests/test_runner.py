@@ -1,0 +1,266 @@
+"""The poll loop without Textual: against the simulator over loopback HTTP, or a fake client
+where the simulator cannot produce the case (a surprise in its data, a poll that hangs)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+
+from tui.api import Batch, BifrostClient
+from tui.api.client import BatchListing
+from tui.monitor import Board, ProviderState
+from tui.monitor.runner import PollReport, PollRunner
+from tui.sim import FaultRule, SimServer
+
+START = 1_764_050_000.0
+PROVIDERS = ["openai", "anthropic", "bedrock", "gemini"]
+
+
+class FakeClock:
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Polls:
+    """What a runner reported: (event, provider, real time), and the finished reports."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, float]] = []
+        self.reports: list[PollReport] = []
+
+    def started(self, provider: str) -> None:
+        self.events.append(("started", provider, time.monotonic()))
+
+    def finished(self, report: PollReport) -> None:
+        self.events.append(("finished", report.provider, time.monotonic()))
+        self.reports.append(report)
+
+    def of(self, provider: str) -> list[PollReport]:
+        return [r for r in self.reports if r.provider == provider]
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        await until(lambda: len(self.reports) >= count, timeout)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def runner_for(
+    providers: list[str], polls: Polls, *, interval: float = 3600.0, clock: FakeClock | None = None
+) -> PollRunner:
+    clock = clock or FakeClock()
+    return PollRunner(
+        providers,
+        interval=interval,
+        board=Board(clock),
+        clock=clock,
+        on_poll_started=polls.started,
+        on_poll_finished=polls.finished,
+    )
+
+
+@asynccontextmanager
+async def running(runner: PollRunner, client) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(runner.run(client))
+    try:
+        yield task
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 2)
+
+
+@pytest.fixture
+async def client(sim: SimServer) -> AsyncIterator[BifrostClient]:
+    async with BifrostClient(sim.base_url, timeout=0.5) as client:
+        yield client
+
+
+def sim_keys(sim: SimServer, providers=PROVIDERS) -> set[tuple[str, str]]:
+    return {(p, str(b["id"])) for p in providers for b in sim.world.batches(p)}
+
+
+# -- polling -------------------------------------------------------------------------------
+
+
+async def test_first_polls_fill_the_board_and_report_each_provider(sim: SimServer, client: BifrostClient) -> None:
+    polls = Polls()
+    clock = FakeClock()
+    runner = runner_for(PROVIDERS, polls, clock=clock)
+    assert all(h.state is ProviderState.CONNECTING and not h.in_flight for h in runner.health.values())
+    async with running(runner, client):
+        await polls.wait_for(4)
+        assert {t.key for t in runner.board.tracked()} == sim_keys(sim)
+        for provider in PROVIDERS:
+            (report,) = polls.of(provider)
+            assert report.ok and report.error is None
+            assert set(report.change.added) == sim_keys(sim, [provider])
+            assert report.next_poll_at == START + 3600
+            health = runner.health[provider]
+            assert health.state is ProviderState.OK and health.last_ok_at == START and not health.in_flight
+            # Each poll is announced before it runs, and reported once it is done.
+            mine = [event for event, p, _ in polls.events if p == provider]
+            assert mine == ["started", "finished"]
+        await asyncio.sleep(0.2)
+        assert len(polls.reports) == 4  # an hour's interval: no second poll
+
+
+async def test_a_poll_that_changes_nothing_reports_no_change(sim: SimServer, client: BifrostClient) -> None:
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    async with running(runner, client):
+        await polls.wait_for(1)
+        runner.poll_now()
+        await polls.wait_for(2)
+    assert polls.reports[0].change and not polls.reports[1].change  # the frozen simulator
+
+
+async def test_the_next_poll_waits_until_it_is_due(sim: SimServer, client: BifrostClient) -> None:
+    polls = Polls()
+    runner = runner_for(["openai"], polls, interval=0.15)
+    async with running(runner, client):
+        await polls.wait_for(4)
+    finished = [at for event, _, at in polls.events if event == "finished"]
+    started = [at for event, _, at in polls.events if event == "started"]
+    # One at a time, and the next only an interval after the last one finished.
+    assert all(s > f for s, f in zip(started[1:], finished))
+    assert all(s - f >= 0.14 for s, f in zip(started[1:], finished)), (started, finished)
+
+
+async def test_poll_now_polls_at_once_unless_the_gateway_asked_to_wait(sim: SimServer, client: BifrostClient) -> None:
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    async with running(runner, client):
+        await polls.wait_for(1)
+        runner.poll_now()
+        await polls.wait_for(2, timeout=1)
+        sim.faults.add(FaultRule("rate_limit", retry_after=30, provider="openai"))
+        runner.poll_now()
+        await polls.wait_for(3, timeout=1)
+        assert polls.reports[-1].error is not None and "429" in polls.reports[-1].error.short
+        assert polls.reports[-1].next_poll_at >= START + 30
+        requests = sim.request_count
+        runner.poll_now()
+        await asyncio.sleep(0.3)
+        assert len(polls.reports) == 3 and sim.request_count == requests
+
+
+async def test_pause_starts_no_poll_and_resume_polls_at_once(sim: SimServer, client: BifrostClient) -> None:
+    polls = Polls()
+    runner = runner_for(["openai", "gemini"], polls, interval=0.05)
+    async with running(runner, client):
+        await polls.wait_for(2)
+        runner.pause()
+        assert runner.paused
+        await asyncio.sleep(0.2)  # a poll in flight when paused still finishes
+        paused_at = len(polls.reports)
+        await asyncio.sleep(0.3)
+        assert len(polls.reports) == paused_at
+        runner.resume()
+        assert not runner.paused
+        await polls.wait_for(paused_at + 2, timeout=1)
+
+
+async def test_stop_ends_the_run_even_with_a_poll_in_flight() -> None:
+    class Hanging:
+        async def list_batches(self, provider: str) -> BatchListing:
+            await asyncio.Event().wait()
+            raise AssertionError("never answered")
+
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    task = asyncio.create_task(runner.run(Hanging()))  # type: ignore[arg-type]
+    await until(lambda: runner.health["openai"].in_flight)
+    runner.stop()
+    await asyncio.wait_for(task, 1)
+    assert polls.reports == []
+    await runner.run(Hanging())  # type: ignore[arg-type]  # a stopped runner stays stopped
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+async def test_a_failed_poll_keeps_the_board_and_marks_the_provider_stale(
+    sim: SimServer, client: BifrostClient
+) -> None:
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    async with running(runner, client):
+        await polls.wait_for(1)
+        board = {t.key: t.batch for t in runner.board.tracked()}
+        sim.go_down()
+        runner.poll_now()
+        await polls.wait_for(2)
+        report = polls.reports[-1]
+        assert not report.ok and report.error is not None and report.error.short == "cannot connect"
+        assert report.unexpected is None and not report.change
+        health = runner.health["openai"]
+        assert health.state is ProviderState.STALE and health.failures == 1
+        assert report.next_poll_at == health.next_poll_at > START
+        assert {t.key: t.batch for t in runner.board.tracked()} == board
+        sim.come_up()
+
+
+async def test_a_surprise_in_the_gateways_data_is_a_failed_poll_not_the_end() -> None:
+    """Not a GatewayError: the poll fails, it is named for the log, and polling goes on."""
+    answers: list[BatchListing | Exception] = [
+        ValueError("a field the client did not expect"),
+        BatchListing(
+            "openai",
+            [
+                Batch.from_wire(
+                    {"id": "b1", "status": "in_progress", "request_counts": {"total": 2, "completed": 1}}, "openai"
+                )
+            ],
+            pages=1,
+        ),
+    ]
+
+    class Surprising:
+        async def list_batches(self, provider: str) -> BatchListing:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    async with running(runner, Surprising()):
+        await polls.wait_for(1)
+        first = polls.reports[0]
+        assert first.unexpected == "ValueError"
+        assert first.error is not None and first.error.short == "unexpected answer"
+        assert runner.health["openai"].state is ProviderState.STALE
+        runner.poll_now()
+        await polls.wait_for(2)
+        assert polls.reports[1].ok and ("openai", "b1") in runner.board
+        assert runner.health["openai"].state is ProviderState.OK
+
+
+async def test_a_vanished_batch_is_marked_gone_not_dropped(sim: SimServer, client: BifrostClient) -> None:
+    # A batch created "now" vanishes from list and retrieve alike (404) when the simulator's
+    # clock steps back past its creation.
+    vanishing = sim.world.add_batch("openai", created_offset=0.0)
+    key = ("openai", vanishing)
+    polls = Polls()
+    runner = runner_for(["openai"], polls)
+    async with running(runner, client):
+        await polls.wait_for(1)
+        assert key in runner.board and not runner.board.get(key).gone
+        sim.clock.advance(-1)
+        runner.poll_now()
+        await polls.wait_for(2)
+        report = polls.reports[-1]
+        assert report.ok and key in report.change.changed
+        assert runner.board.get(key).gone
+        sim.clock.advance(1)

@@ -1,0 +1,142 @@
+"""The poll loop: each provider polled when its schedule says, one poll at a time. No Textual.
+
+Per provider: wait until due (or until asked to poll now), run one poll, take what it found
+into the board, update the provider's health, and report the finished poll. The next poll
+is scheduled only when the last one has finished, so a slow gateway never sees polls pile
+up. Whoever shows the board (the Textual app) passes callbacks and runs :meth:`PollRunner.run`
+as one task; the callbacks are called on that task, between polls, and must neither block
+nor raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui.api import BifrostClient, GatewayError
+from tui.monitor.board import Board, BoardChange
+from tui.monitor.poller import poll_provider
+from tui.monitor.schedule import ProviderHealth
+
+MIN_WAIT = 0.05
+"""Never poll a provider again sooner than this (seconds), whatever its schedule says."""
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """How one poll of one provider ended."""
+
+    provider: str
+    change: BoardChange = field(default_factory=BoardChange)
+    """Rows the poll added or changed (none when it failed)."""
+    error: GatewayError | None = None
+    """Why the poll failed; None when it succeeded."""
+    unexpected: str | None = None
+    """The type of a failure that was no gateway error (a surprise in the gateway's data),
+    worth a line in the log."""
+    next_poll_at: float = 0.0
+    """When the provider is polled next (the runner's clock)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class PollRunner:
+    """Polls the providers of one profile into one board until stopped."""
+
+    def __init__(
+        self,
+        providers: list[str],
+        *,
+        interval: float,
+        board: Board,
+        clock: Callable[[], float],
+        on_poll_started: Callable[[str], object] = lambda provider: None,
+        on_poll_finished: Callable[[PollReport], object] = lambda report: None,
+    ) -> None:
+        self.board = board
+        self.clock = clock
+        now = clock()
+        self.health = {provider: ProviderHealth(provider, interval, next_poll_at=now) for provider in providers}
+        """Each provider's poll bookkeeping, in the profile's order."""
+        self._on_poll_started = on_poll_started
+        self._on_poll_finished = on_poll_finished
+        self._running = asyncio.Event()
+        self._running.set()
+        self._wake = {provider: asyncio.Event() for provider in self.health}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = False
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    async def run(self, client: BifrostClient) -> None:
+        """Poll every provider through ``client`` until :meth:`stop` (or cancellation)."""
+        if self._stopped:
+            return
+        async with asyncio.TaskGroup() as group:
+            self._tasks = [
+                group.create_task(self._follow(client, provider), name=f"poll {provider}") for provider in self.health
+            ]
+
+    def stop(self) -> None:
+        """End every provider's loop, a poll in flight included."""
+        self._stopped = True
+        for task in self._tasks:
+            task.cancel()
+
+    def pause(self) -> None:
+        """Start no new poll until :meth:`resume` (a poll in flight still finishes)."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        """Poll again, at once."""
+        self._running.set()
+        self.poll_now()
+
+    def poll_now(self) -> None:
+        """Poll every provider now, except those already polling or asked by the gateway to wait."""
+        now = self.clock()
+        for provider, health in self.health.items():
+            health.poll_now(now)
+            if health.due(now):
+                self._wake[provider].set()
+
+    async def _follow(self, client: BifrostClient, provider: str) -> None:
+        health = self.health[provider]
+        while True:
+            await self._running.wait()
+            self._poll_started(health)
+            self._on_poll_finished(await self._poll(client, health))
+            await self._wait_until_due(health)
+
+    def _poll_started(self, health: ProviderHealth) -> None:
+        health.in_flight = True
+        self._on_poll_started(health.provider)
+
+    async def _poll(self, client: BifrostClient, health: ProviderHealth) -> PollReport:
+        provider = health.provider
+        try:
+            poll = await poll_provider(client, provider, self.board)
+        except GatewayError as exc:
+            health.failed(self.clock(), exc)
+            return PollReport(provider, error=exc, next_poll_at=health.next_poll_at)
+        except Exception as exc:  # noqa: BLE001 — a surprise in gateway data must not end polling
+            error = GatewayError(f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer")
+            health.failed(self.clock(), error)
+            return PollReport(provider, error=error, unexpected=type(exc).__name__, next_poll_at=health.next_poll_at)
+        change = self.board.take(poll)
+        health.succeeded(self.clock(), note=poll.listing_note)
+        return PollReport(provider, change=change, next_poll_at=health.next_poll_at)
+
+    async def _wait_until_due(self, health: ProviderHealth) -> None:
+        wake = self._wake[health.provider]
+        wake.clear()
+        delay = max(health.next_poll_at - self.clock(), MIN_WAIT)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await wake.wait()

@@ -1,0 +1,67 @@
+"""How the board is being looked at: the filter, live only, the sort order and the marks, and
+what follows from them — which batches are shown, in which order, and which ones a cancel
+would act on. Plain state beside the board; the board screen draws what it says."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tui.monitor.board import BatchKey, Board, SortOrder, Summary
+
+
+@dataclass
+class BoardView:
+    """One person's view of one board."""
+
+    filter_text: str = ""
+    """Matched against id, name, provider and status (see :meth:`Board.matching`)."""
+    live_only: bool = False
+    sort_order: SortOrder = SortOrder.NEWEST
+    marks: set[BatchKey] = field(default_factory=set)
+    """Batches marked with space: a cancel acts on these when there are any."""
+
+    def shown(self, board: Board) -> list[BatchKey]:
+        """The batches on screen, in screen order."""
+        return board.sorted_keys(self.sort_order, board.matching(self.filter_text, self.live_only))
+
+    def cancel_targets(self, board: Board, selected: BatchKey | None) -> list[BatchKey]:
+        """What a cancel acts on: the marked batches if any (in screen order), else the
+        selected one, else nothing."""
+        if self.marks:
+            return board.sorted_keys(self.sort_order, list(self.marks))
+        return [] if selected is None else [selected]
+
+    # -- changes ------------------------------------------------------------------------
+
+    def toggle_mark(self, key: BatchKey) -> None:
+        self.marks.symmetric_difference_update({key})
+
+    def mark(self, keys: Iterable[BatchKey]) -> None:
+        self.marks.update(keys)
+
+    def unmark(self, key: BatchKey) -> None:
+        self.marks.discard(key)
+
+    def clear_marks(self) -> None:
+        self.marks.clear()
+
+    def next_sort(self) -> None:
+        self.sort_order = self.sort_order.next()
+
+    def toggle_live_only(self) -> None:
+        self.live_only = not self.live_only
+
+    # -- words --------------------------------------------------------------------------
+
+    def describe(self, summary: Summary) -> str:
+        """The line under the table: what is shown, and how it is chosen and sorted."""
+        line = f"{summary.batches} batches · {summary.live} live · {summary.with_failures} with failures"
+        line += f" · sort: {self.sort_order.value}"
+        if self.live_only:
+            line += " · live only"
+        if self.filter_text:
+            line += f" · filter: {self.filter_text}"
+        if self.marks:
+            line += f" · {len(self.marks)} marked"
+        return line
