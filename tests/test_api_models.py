@@ -27,7 +27,7 @@ import email.utils
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -50,7 +50,6 @@ from tui.api.models import (
     KNOWN_STATUSES,
     LIVE_STATUSES,
     Batch,
-    BatchPage,
     status_is_finished,
 )
 from tui.text.safe import safe_text
@@ -69,12 +68,7 @@ def load(name: str) -> Any:
 
 def is_terminal_unsafe(ch: str) -> bool:
     code = ord(ch)
-    return (
-        code < 32
-        or 0x7F <= code <= 0x9F
-        or 0x202A <= code <= 0x202E
-        or 0x2066 <= code <= 0x2069
-    )
+    return code < 32 or 0x7F <= code <= 0x9F or 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069
 
 
 def assert_terminal_safe(value: object) -> None:
@@ -109,9 +103,7 @@ def derived(batch: Batch) -> dict[str, Any]:
         "progress": counts.progress,
         "model_asked": batch.extra_fields.model_asked,
         "model_used": batch.extra_fields.model_used,
-        "errors": [
-            (e.code, e.message, e.param, e.line) for e in (batch.errors.data if batch.errors else [])
-        ],
+        "errors": [(e.code, e.message, e.param, e.line) for e in (batch.errors.data if batch.errors else [])],
     }
 
 
@@ -122,17 +114,34 @@ def assert_batch_sane(batch: Batch, provider: str = PROVIDER) -> dict[str, Any]:
     assert isinstance(batch.id, str) and isinstance(batch.status, str)
     assert isinstance(values["finished"], bool)
     assert isinstance(values["outcome"], str)
-    for name in ("total", "completed", "succeeded", "failed_count", "canceled_count",
-                 "expired_count", "done", "pending"):
+    for name in (
+        "total",
+        "completed",
+        "succeeded",
+        "failed_count",
+        "canceled_count",
+        "expired_count",
+        "done",
+        "pending",
+    ):
         value = values[name]
-        assert value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0), (
-            name, value)
+        assert value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0), (name, value)
     progress = values["progress"]
     assert progress is None or (isinstance(progress, float) and 0.0 <= progress <= 1.0), progress
     if not values["known"]:
         assert values["succeeded"] is None and values["progress"] is None
-    for name in ("created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at",
-                 "expired_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at"):
+    for name in (
+        "created_at",
+        "in_progress_at",
+        "finalizing_at",
+        "completed_at",
+        "failed_at",
+        "expired_at",
+        "cancelling_at",
+        "cancelled_at",
+        "expires_at",
+        "archived_at",
+    ):
         value = getattr(batch, name)
         assert value is None or (isinstance(value, int) and not isinstance(value, bool)), (name, value)
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in batch.metadata.items())
@@ -146,9 +155,16 @@ def assert_batch_sane(batch: Batch, provider: str = PROVIDER) -> dict[str, Any]:
     assert again["request_counts"]["succeeded"] == values["succeeded"]
     assert again["request_counts"]["pending"] == values["pending"]
 
-    shown: list[object] = [batch.id, batch.status, batch.outcome, batch.name or "",
-                           batch.endpoint or "", batch.processing_status or "",
-                           batch.extra_fields.model_asked or "", batch.extra_fields.model_used or ""]
+    shown: list[object] = [
+        batch.id,
+        batch.status,
+        batch.outcome,
+        batch.name or "",
+        batch.endpoint or "",
+        batch.processing_status or "",
+        batch.extra_fields.model_asked or "",
+        batch.extra_fields.model_used or "",
+    ]
     shown += list(batch.metadata.keys()) + list(batch.metadata.values())
     shown += [e.message or "" for e in (batch.errors.data if batch.errors else [])]
     shown += [e.code or "" for e in (batch.errors.data if batch.errors else [])]
@@ -197,12 +213,23 @@ def parse_both(body: dict[str, Any], provider: str = PROVIDER) -> Batch:
 EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
     # core/providers/openai: completed counts the successes.
     "openai_retrieve_in_progress.json": {
-        "status": "in_progress", "finished": False, "succeeded": 412, "failed_count": 3,
-        "pending": 1000 - 415, "progress": 415 / 1000, "counts_at_end": False, "name": "nightly-eval",
+        "status": "in_progress",
+        "finished": False,
+        "succeeded": 412,
+        "failed_count": 3,
+        "pending": 1000 - 415,
+        "progress": 415 / 1000,
+        "counts_at_end": False,
+        "name": "nightly-eval",
     },
     "openai_retrieve_completed.json": {
-        "status": "completed", "outcome": "completed", "succeeded": 988, "failed_count": 12,
-        "pending": 0, "progress": 1.0, "finished_at": 1764056520,
+        "status": "completed",
+        "outcome": "completed",
+        "succeeded": 988,
+        "failed_count": 12,
+        "pending": 0,
+        "progress": 1.0,
+        "finished_at": 1764056520,
     },
     "openai_cancel.json": {"status": "cancelling", "finished": False, "succeeded": 436, "pending": 561},
     "openai_list.json": [
@@ -211,19 +238,40 @@ EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
     ],
     # core/providers/anthropic/batch.go: counts frozen (all pending) until ended.
     "anthropic_retrieve_in_progress.json": {
-        "object": "batch", "status": "in_progress", "finished": False, "counts_at_end": True,
-        "total": 500, "succeeded": 0, "failed_count": 0, "pending": 500, "progress": None,
+        "object": "batch",
+        "status": "in_progress",
+        "finished": False,
+        "counts_at_end": True,
+        "total": 500,
+        "succeeded": 0,
+        "failed_count": 0,
+        "pending": 500,
+        "progress": None,
     },
     "anthropic_retrieve_ended.json": {
-        "status": "ended", "outcome": "completed", "counts_at_end": False, "succeeded": 480,
-        "failed_count": 20, "pending": 0, "progress": 1.0, "finished_at": 1764061873,
+        "status": "ended",
+        "outcome": "completed",
+        "counts_at_end": False,
+        "succeeded": 480,
+        "failed_count": 20,
+        "pending": 0,
+        "progress": 1.0,
+        "finished_at": 1764061873,
     },
     "anthropic_retrieve_ended_canceled.json": {
-        "status": "ended", "outcome": "cancelled", "succeeded": 190, "failed_count": 10,
-        "canceled_count": 300, "pending": 0, "progress": 1.0,
+        "status": "ended",
+        "outcome": "cancelled",
+        "succeeded": 190,
+        "failed_count": 10,
+        "canceled_count": 300,
+        "pending": 0,
+        "progress": 1.0,
     },
     "anthropic_cancel.json": {
-        "object": "message_batch", "status": "cancelling", "counts_at_end": True, "pending": 500,
+        "object": "message_batch",
+        "status": "cancelling",
+        "counts_at_end": True,
+        "pending": 500,
         "progress": None,
     },
     "anthropic_list.json": [
@@ -232,21 +280,41 @@ EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
     ],
     # core/providers/bedrock/bedrock.go: no counts in lists; the manifest only at the end.
     "bedrock_list.json": [
-        {"status": "in_progress", "known": False, "counts_at_end": True, "pending": None,
-         "progress": None, "name": "bifrost-batch-1764050000"},
+        {
+            "status": "in_progress",
+            "known": False,
+            "counts_at_end": True,
+            "pending": None,
+            "progress": None,
+            "name": "bifrost-batch-1764050000",
+        },
         {"status": "completed", "known": False, "counts_at_end": False, "pending": None, "progress": None},
     ],
     "bedrock_retrieve_in_progress.json": {
-        "status": "in_progress", "known": False, "counts_at_end": True, "succeeded": None, "pending": None,
+        "status": "in_progress",
+        "known": False,
+        "counts_at_end": True,
+        "succeeded": None,
+        "pending": None,
     },
     "bedrock_retrieve_completed.json": {
-        "status": "completed", "outcome": "completed", "succeeded": 1000, "pending": 0, "progress": 1.0,
+        "status": "completed",
+        "outcome": "completed",
+        "succeeded": 1000,
+        "pending": 0,
+        "progress": 1.0,
         "finished_at": 1764058111,
     },
     "bedrock_retrieve_partially_completed.json": {
         # PartiallyCompleted arrives as "failed", with the manifest's counts
-        "status": "failed", "outcome": "failed", "finished": True, "succeeded": 850, "failed_count": 150,
-        "pending": 0, "progress": 1.0, "finished_at": 1764058990,
+        "status": "failed",
+        "outcome": "failed",
+        "finished": True,
+        "succeeded": 850,
+        "failed_count": 150,
+        "pending": 0,
+        "progress": 1.0,
+        "finished_at": 1764058990,
     },
     "bedrock_cancel.json": {"status": "cancelling", "finished": False, "known": False, "counts_at_end": True},
     # core/providers/gemini/gemini.go: completed counts failures too.
@@ -255,11 +323,19 @@ EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
         {"status": "completed", "known": False},
     ],
     "gemini_retrieve_running.json": {
-        "status": "in_progress", "succeeded": 300, "failed_count": 100, "pending": 600, "done": 400,
+        "status": "in_progress",
+        "succeeded": 300,
+        "failed_count": 100,
+        "pending": 600,
+        "done": 400,
         "progress": 0.4,
     },
     "gemini_retrieve_all_failed.json": {
-        "status": "completed", "finished": True, "succeeded": 0, "failed_count": 50, "pending": 0,
+        "status": "completed",
+        "finished": True,
+        "succeeded": 0,
+        "failed_count": 50,
+        "pending": 0,
         "progress": 1.0,
     },
     "gemini_cancel.json": {"status": "cancelling", "known": False},
@@ -269,12 +345,19 @@ EXPECT: dict[str, dict[str, Any] | list[dict[str, Any]]] = {
         {"status": "validating", "known": False},
     ],
     "vertex_retrieve_running.json": {
-        "status": "in_progress", "succeeded": 400, "failed_count": 5, "pending": 595,
+        "status": "in_progress",
+        "succeeded": 400,
+        "failed_count": 5,
+        "pending": 595,
         "name": "nightly-eval-2025-11-25",
     },
     "vertex_retrieve_paused.json": {
-        "status": "JOB_STATE_PAUSED", "status_shown": "JOB_STATE_PAUSED", "finished": False,
-        "succeeded": 250, "pending": 748, "name": "nightly-eval-2025-11-25",
+        "status": "JOB_STATE_PAUSED",
+        "status_shown": "JOB_STATE_PAUSED",
+        "finished": False,
+        "succeeded": 250,
+        "pending": 748,
+        "name": "nightly-eval-2025-11-25",
     },
     "vertex_cancel.json": {"status": "cancelling", "known": False},
     # core/providers/utils/pagination.go BuildNextCursor
@@ -293,8 +376,12 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def readings(batch: Batch) -> dict[str, Any]:
-    return {**derived(batch), "object": batch.object, "counts_at_end": batch.counts_at_end,
-            "status_shown": batch.status_shown}
+    return {
+        **derived(batch),
+        "object": batch.object,
+        "counts_at_end": batch.counts_at_end,
+        "status_shown": batch.status_shown,
+    }
 
 
 def check(values: dict[str, Any], expect: dict[str, Any], where: str) -> None:
@@ -338,14 +425,17 @@ def test_fixture_reads_as_the_gateway_means_it(name: str) -> None:
             assert wire["request_counts"][field] == value
 
 
-@pytest.mark.parametrize(("name", "unsupported", "words"), [
-    ("error_unsupported.json", True, "batch_list is not supported by mistral provider"),
-    ("error_unsupported_old.json", True, "batch_list is not supported by mistral provider"),
-    ("error_missing_provider.json", False, "provider query parameter is required"),
-    ("error_rate_limited.json", False, "Rate limit reached for requests"),
-    ("error_upstream_cause.json", False, "dial tcp 162.159.140.245:443: connect: connection refused"),
-    ("error_invalid_cursor.json", False, "invalid pagination cursor (failed to unmarshal cursor"),
-])
+@pytest.mark.parametrize(
+    ("name", "unsupported", "words"),
+    [
+        ("error_unsupported.json", True, "batch_list is not supported by mistral provider"),
+        ("error_unsupported_old.json", True, "batch_list is not supported by mistral provider"),
+        ("error_missing_provider.json", False, "provider query parameter is required"),
+        ("error_rate_limited.json", False, "Rate limit reached for requests"),
+        ("error_upstream_cause.json", False, "dial tcp 162.159.140.245:443: connect: connection refused"),
+        ("error_invalid_cursor.json", False, "invalid pagination cursor (failed to unmarshal cursor"),
+    ],
+)
 def test_error_fixtures(name: str, unsupported: bool, words: str) -> None:
     data = fixture(name)
     raw = json.dumps(data["body"]).encode()
@@ -371,7 +461,11 @@ def test_openai_counts_derive_succeeded_and_pending() -> None:
     assert counts.succeeded == counts.completed == 120
     assert counts.pending == 300 - 120 - 30
     assert batch.as_wire()["request_counts"] == {
-        "total": 300, "completed": 120, "failed": 30, "succeeded": 120, "pending": 150,
+        "total": 300,
+        "completed": 120,
+        "failed": 30,
+        "succeeded": 120,
+        "pending": 150,
     }
 
 
@@ -387,8 +481,7 @@ def test_openai_counts_derive_succeeded_and_pending() -> None:
         ("failed", 0, 0, 0),
     ],
 )
-def test_openai_finished_batches_have_nothing_pending(status: str, pending: int, canceled: int,
-                                                      expired: int) -> None:
+def test_openai_finished_batches_have_nothing_pending(status: str, pending: int, canceled: int, expired: int) -> None:
     batch = parse_both(batch_of(status=status, request_counts={"total": 300, "completed": 120, "failed": 30}))
     values = assert_batch_sane(batch)
     assert values["succeeded"] == 120
@@ -400,8 +493,7 @@ def test_openai_finished_batches_have_nothing_pending(status: str, pending: int,
 def test_gemini_total_zero_with_completions_is_unknown_total() -> None:
     """Not a shape Bifrost sends (total = requestCount), but a lenient reading of it: the
     total is unknown, and Gemini's completed still counts the failures."""
-    batch = parse_both(batch_of(id="batches/xyz", request_counts={"total": 0, "completed": 7, "failed": 1}),
-                       "gemini")
+    batch = parse_both(batch_of(id="batches/xyz", request_counts={"total": 0, "completed": 7, "failed": 1}), "gemini")
     counts = batch.request_counts
     assert counts.known and not counts.total_known
     assert counts.pending is None and counts.progress is None
@@ -413,12 +505,23 @@ def test_gemini_total_zero_with_completions_is_unknown_total() -> None:
 @pytest.mark.parametrize(
     ("extra", "asked", "used"),
     [
-        ({"original_model_requested": "gpt-4o", "resolved_model_used": "gpt-4o-2024-08-06"},
-         "gpt-4o", "gpt-4o-2024-08-06"),
+        (
+            {"original_model_requested": "gpt-4o", "resolved_model_used": "gpt-4o-2024-08-06"},
+            "gpt-4o",
+            "gpt-4o-2024-08-06",
+        ),
         ({"model_requested": "gpt-4o", "model_deployment": "eastus-gpt4o"}, "gpt-4o", "eastus-gpt4o"),
         # both spellings: the new one wins
-        ({"original_model_requested": "new-a", "resolved_model_used": "new-u",
-          "model_requested": "old-a", "model_deployment": "old-u"}, "new-a", "new-u"),
+        (
+            {
+                "original_model_requested": "new-a",
+                "resolved_model_used": "new-u",
+                "model_requested": "old-a",
+                "model_deployment": "old-u",
+            },
+            "new-a",
+            "new-u",
+        ),
         # new spelling present but empty: fall back to the old one
         ({"original_model_requested": "", "model_requested": "old-a"}, "old-a", None),
         ({}, None, None),
@@ -435,8 +538,7 @@ def test_model_fields_both_spellings(extra: dict[str, Any], asked: str | None, u
 STATUS_CASES = (
     [(s, False) for s in sorted(LIVE_STATUSES)]
     + [(s, True) for s in sorted(FINISHED_STATUSES)]
-    + [("COMPLETED", True), (" cancelled ", True), ("Canceled", True), ("ENDED", True),
-       ("In_Progress", False)]
+    + [("COMPLETED", True), (" cancelled ", True), ("Canceled", True), ("ENDED", True), ("In_Progress", False)]
 )
 
 
@@ -444,8 +546,7 @@ def test_design_status_sets() -> None:
     """core/schemas/batch.go BatchStatus constants; "deleted" (BatchStatusDeleted, Gemini and
     Vertex delete answers) never runs again."""
     assert LIVE_STATUSES == {"validating", "in_progress", "finalizing", "cancelling"}
-    assert FINISHED_STATUSES == {"completed", "failed", "expired", "cancelled", "canceled", "ended",
-                                 "deleted"}
+    assert FINISHED_STATUSES == {"completed", "failed", "expired", "cancelled", "canceled", "ended", "deleted"}
     assert KNOWN_STATUSES == LIVE_STATUSES | FINISHED_STATUSES
 
 
@@ -465,8 +566,9 @@ def test_both_cancel_spellings_are_finished_and_read_cancelled(status: str) -> N
     assert batch.finished_at == 1764050500
 
 
-@pytest.mark.parametrize("status", ["scheduled", "PAUSED", "", "   ", "JOB_STATE_RUNNING",
-                                    "\x1b[31mcompleted\x1b[0m", "completed\u202e"])
+@pytest.mark.parametrize(
+    "status", ["scheduled", "PAUSED", "", "   ", "JOB_STATE_RUNNING", "\x1b[31mcompleted\x1b[0m", "completed\u202e"]
+)
 def test_unknown_status_shown_as_is_and_live(status: str) -> None:
     batch = parse_both(batch_of(status=status, completed_at=1764050500))
     assert batch.status == status
@@ -491,12 +593,20 @@ def test_unknown_status_shown_as_is_and_live(status: str) -> None:
         # no counts at all: nothing says it went wrong
         ({}, {}, "completed"),
     ],
-    ids=["all-ok", "some-failed", "all-failed", "canceled", "cancelling_at", "expired",
-         "cancel>expire>fail", "expire>fail", "no-counts"],
+    ids=[
+        "all-ok",
+        "some-failed",
+        "all-failed",
+        "canceled",
+        "cancelling_at",
+        "expired",
+        "cancel>expire>fail",
+        "expire>fail",
+        "no-counts",
+    ],
 )
 def test_anthropic_ended_outcome(counts: dict[str, Any], extra: dict[str, Any], outcome: str) -> None:
-    body = batch_of(status="ended", processing_status="ended", request_counts=counts,
-                    completed_at=1764060000, **extra)
+    body = batch_of(status="ended", processing_status="ended", request_counts=counts, completed_at=1764060000, **extra)
     batch = parse_both(body, "anthropic")
     assert batch.finished
     assert batch.outcome == outcome
@@ -578,22 +688,25 @@ def test_absurd_counts_are_unknown_not_arithmetic() -> None:
 
 
 def test_astronomic_count_progress_does_not_raise() -> None:
-    batch = _parse_batch(json.loads('{"id": "b", "status": "in_progress", "request_counts": '
-                                    '{"total": 1, "completed": 1' + "0" * 400 + ', "failed": 0}}'), PROVIDER)
+    batch = _parse_batch(
+        json.loads(
+            '{"id": "b", "status": "in_progress", "request_counts": '
+            '{"total": 1, "completed": 1' + "0" * 400 + ', "failed": 0}}'
+        ),
+        PROVIDER,
+    )
     progress = batch.request_counts.progress
     assert progress is None or 0.0 <= progress <= 1.0
 
 
 def test_all_zero_counts_with_explicit_pending_zero_stay_unknown() -> None:
-    batch = _parse_batch(batch_of(request_counts={"total": 0, "completed": 0, "failed": 0, "pending": 0}),
-                         "bedrock")
+    batch = _parse_batch(batch_of(request_counts={"total": 0, "completed": 0, "failed": 0, "pending": 0}), "bedrock")
     assert batch.request_counts.known is False
     assert batch.request_counts.pending is None
 
 
 def test_wire_cannot_close_the_counts_of_a_live_batch() -> None:
-    batch = _parse_batch(batch_of(request_counts={"total": 10, "completed": 2, "failed": 0, "closed": True}),
-                         PROVIDER)
+    batch = _parse_batch(batch_of(request_counts={"total": 10, "completed": 2, "failed": 0, "closed": True}), PROVIDER)
     assert batch.request_counts.pending == 8
 
 
@@ -622,11 +735,9 @@ TIMESTAMP_VALUES: list[tuple[Any, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("value", "expected"), TIMESTAMP_VALUES,
-                         ids=[repr(v)[:24] for v, _ in TIMESTAMP_VALUES])
+@pytest.mark.parametrize(("value", "expected"), TIMESTAMP_VALUES, ids=[repr(v)[:24] for v, _ in TIMESTAMP_VALUES])
 def test_timestamp_values(value: Any, expected: Any) -> None:
-    for field in ("created_at", "completed_at", "cancelling_at", "cancelled_at", "expires_at",
-                  "archived_at"):
+    for field in ("created_at", "completed_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at"):
         batch = parse_both(batch_of(status="ended", **{field: value}))
         got = getattr(batch, field)
         if expected == "int-or-none":
@@ -667,8 +778,16 @@ def test_metadata_with_ten_thousand_keys() -> None:
 
 def test_deeply_nested_metadata_value() -> None:
     depth = 200
-    raw = '{"id": "b", "status": "completed", "metadata": {"deep": ' + "[" * depth + "]" * depth + \
-          ', "deeper": ' + '{"a":' * depth + "1" + "}" * depth + "}}"
+    raw = (
+        '{"id": "b", "status": "completed", "metadata": {"deep": '
+        + "[" * depth
+        + "]" * depth
+        + ', "deeper": '
+        + '{"a":' * depth
+        + "1"
+        + "}" * depth
+        + "}}"
+    )
     batch = parse_both(json.loads(raw))
     assert batch.metadata["deep"].startswith("[[[")
     assert batch.metadata["deeper"].startswith("{'a': {'a':")
@@ -683,13 +802,14 @@ def test_deeply_nested_metadata_value() -> None:
         (None, []),
         ({"object": "list", "data": "x"}, []),
         ({"object": "list", "data": None}, []),
-        ({"object": "list", "data": ["x", 1, None, [], {"message": "ok", "line": "7", "code": 5}]},
-         [("5", "ok", None, 7)]),
+        (
+            {"object": "list", "data": ["x", 1, None, [], {"message": "ok", "line": "7", "code": 5}]},
+            [("5", "ok", None, 7)],
+        ),
         ({"data": [{"message": {"nested": 1}, "line": "x", "param": ["p"]}]}, [(None, None, None, None)]),
         ({"data": [{"message": True, "code": 1.5}]}, [("1.5", "True", None, None)]),
     ],
-    ids=["string", "list", "null", "data-string", "data-null", "data-non-dicts", "data-bad-types",
-         "data-scalars"],
+    ids=["string", "list", "null", "data-string", "data-null", "data-non-dicts", "data-bad-types", "data-scalars"],
 )
 def test_errors_shapes(errors: Any, expected: list[tuple[Any, ...]]) -> None:
     batch = parse_both(batch_of(status="failed", errors=errors))
@@ -699,8 +819,19 @@ def test_errors_shapes(errors: Any, expected: list[tuple[Any, ...]]) -> None:
 
 @pytest.mark.parametrize(
     "extra",
-    [None, [], "openai", 5, {"latency": "fast", "chunk_index": [], "provider": 5,
-                             "original_model_requested": {"x": 1}, "raw_response": {"a": [1]}}],
+    [
+        None,
+        [],
+        "openai",
+        5,
+        {
+            "latency": "fast",
+            "chunk_index": [],
+            "provider": 5,
+            "original_model_requested": {"x": 1},
+            "raw_response": {"a": [1]},
+        },
+    ],
     ids=["null", "list", "string", "number", "bad-values"],
 )
 def test_extra_fields_shapes(extra: Any) -> None:
@@ -715,8 +846,14 @@ def test_unknown_top_level_fields_are_ignored() -> None:
         provider="someone-else",  # the provider polled is authoritative
         _raw="not private state",
         model_config={"frozen": False},
-        key="k", name="top-level-name", finished=True, outcome="failed",
-        skipped=3, data=[], progress={"percent": 50}, done="yes",
+        key="k",
+        name="top-level-name",
+        finished=True,
+        outcome="failed",
+        skipped=3,
+        data=[],
+        progress={"percent": 50},
+        done="yes",
     )
     batch = parse_both(body)
     assert batch.provider == PROVIDER
@@ -767,16 +904,18 @@ def test_unreadable_batch_is_skipped_in_a_page(label: str, body: dict[str, Any])
     assert page.skipped == 1
 
 
-@pytest.mark.parametrize("item", ["batch_1", 5, None, [], [batch_of()], True],
-                         ids=["string", "number", "null", "empty-list", "list", "bool"])
+@pytest.mark.parametrize(
+    "item", ["batch_1", 5, None, [], [batch_of()], True], ids=["string", "number", "null", "empty-list", "list", "bool"]
+)
 def test_non_object_items_are_skipped(item: Any) -> None:
     page = _parse_page({"data": [item, batch_of(id="ok")]}, PROVIDER)
     assert [b.id for b in page.data] == ["ok"]
     assert page.skipped == 1
 
 
-@pytest.mark.parametrize("body", [[], [batch_of()], "batch", None, 5, True],
-                         ids=["empty-list", "list", "string", "null", "number", "bool"])
+@pytest.mark.parametrize(
+    "body", [[], [batch_of()], "batch", None, 5, True], ids=["empty-list", "list", "string", "null", "number", "bool"]
+)
 def test_single_batch_body_of_wrong_type(body: Any) -> None:
     with pytest.raises(GatewayResponseError) as info:
         _parse_batch(body, PROVIDER)
@@ -785,10 +924,30 @@ def test_single_batch_body_of_wrong_type(body: Any) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [[], [batch_of()], "list", None, 5, {"data": "x"}, {"data": None}, {"data": {}},
-     {"data": {"0": batch_of()}}, {"data": 5}],
-    ids=["array", "array-of-batches", "string", "null", "number", "data-string", "data-null",
-         "data-object", "data-object-of-batches", "data-number"],
+    [
+        [],
+        [batch_of()],
+        "list",
+        None,
+        5,
+        {"data": "x"},
+        {"data": None},
+        {"data": {}},
+        {"data": {"0": batch_of()}},
+        {"data": 5},
+    ],
+    ids=[
+        "array",
+        "array-of-batches",
+        "string",
+        "null",
+        "number",
+        "data-string",
+        "data-null",
+        "data-object",
+        "data-object-of-batches",
+        "data-number",
+    ],
 )
 def test_list_body_of_wrong_shape(body: Any) -> None:
     with pytest.raises(GatewayResponseError) as info:
@@ -812,11 +971,23 @@ def test_list_body_of_wrong_shape(body: Any) -> None:
         ({"first_id": 1, "last_id": {"id": "x"}}, False, None, None, None),
         ({"first_id": "a", "last_id": ""}, False, None, "a", None),
     ],
-    ids=["nothing", "has_more", "has_more-string", "has_more-int", "has_more-null",
-         "cursor-int", "cursor-empty", "cursor-list", "cursor-ok", "ids-non-string", "last-empty"],
+    ids=[
+        "nothing",
+        "has_more",
+        "has_more-string",
+        "has_more-int",
+        "has_more-null",
+        "cursor-int",
+        "cursor-empty",
+        "cursor-list",
+        "cursor-ok",
+        "ids-non-string",
+        "last-empty",
+    ],
 )
-def test_list_page_fields(extra: dict[str, Any], has_more: bool, next_cursor: str | None,
-                          first_id: str | None, last_id: str | None) -> None:
+def test_list_page_fields(
+    extra: dict[str, Any], has_more: bool, next_cursor: str | None, first_id: str | None, last_id: str | None
+) -> None:
     page = _parse_page({"object": "list", "data": [batch_of()], **extra}, PROVIDER)
     assert page.has_more is has_more
     assert page.next_cursor == next_cursor
@@ -833,8 +1004,11 @@ def test_list_body_without_data_is_an_empty_page() -> None:
 def test_several_megabyte_list_page() -> None:
     metadata = {f"tag_{k:02d}": "x" * 60 for k in range(16)}
     items = [
-        batch_of(id=f"batch_{i:05d}", metadata={**metadata, "name": f"job {i}"},
-                 request_counts={"total": 1000, "completed": i % 1000, "failed": 0})
+        batch_of(
+            id=f"batch_{i:05d}",
+            metadata={**metadata, "name": f"job {i}"},
+            request_counts={"total": 1000, "completed": i % 1000, "failed": 0},
+        )
         for i in range(5000)
     ]
     raw = json.dumps({"object": "list", "data": items, "has_more": False})
@@ -886,23 +1060,28 @@ def test_hostile_strings_parse_and_are_made_safe(label: str) -> None:
 
 def test_safe_text_escapes_every_control_and_bidi_character() -> None:
     every = "".join(chr(c) for c in range(0, 0xA0)) + "".join(
-        chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+        chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    )
     assert_terminal_safe(every)
     shown = safe_text(every)
     assert "\\x1b" in shown and "\\u202e" in shown and "\\x00" in shown
 
 
 def test_lone_surrogates_parse_and_are_made_safe() -> None:
-    body = json.loads('{"id": "b\\ud800", "status": "in_progress", "metadata": {"name": "n\\udfff"},'
-                      ' "errors": {"data": [{"message": "m\\ud83d"}]}}')
+    body = json.loads(
+        '{"id": "b\\ud800", "status": "in_progress", "metadata": {"name": "n\\udfff"},'
+        ' "errors": {"data": [{"message": "m\\ud83d"}]}}'
+    )
     batch = parse_both(body)
     assert_batch_sane(batch)
     assert "\\ud800" in safe_text(batch.id)
 
 
 def test_nan_literals_do_not_leak_into_wire_json() -> None:
-    body = decode_json(b'{"id": "b", "status": "in_progress", "created_at": NaN,'
-                       b' "request_counts": {"total": NaN, "completed": Infinity, "failed": -Infinity}}')
+    body = decode_json(
+        b'{"id": "b", "status": "in_progress", "created_at": NaN,'
+        b' "request_counts": {"total": NaN, "completed": Infinity, "failed": -Infinity}}'
+    )
     batch = parse_both(body)
     assert_batch_sane(batch)  # parses fine, counts unknown
     assert batch.request_counts.total is None
@@ -959,31 +1138,56 @@ def test_as_wire_does_not_alter_the_parsed_body() -> None:
 # 4. error bodies
 # --------------------------------------------------------------------------------------
 
-GATEWAY_429 = json.dumps({
-    "is_bifrost_error": False, "status_code": 429, "type": "rate_limited",
-    "error": {"type": "rate_limited", "code": "429", "message": "request limit reached"},
-    "extra_fields": {"provider": "openai"},
-}).encode()
+GATEWAY_429 = json.dumps(
+    {
+        "is_bifrost_error": False,
+        "status_code": 429,
+        "type": "rate_limited",
+        "error": {"type": "rate_limited", "code": "429", "message": "request limit reached"},
+        "extra_fields": {"provider": "openai"},
+    }
+).encode()
 
 # (label, status, raw body, expected message text or None for "any non-empty", expected type)
 ERROR_BODIES: list[tuple[str, int, bytes, str | None, str | None]] = [
     ("gateway-429", 429, GATEWAY_429, "request limit reached", "rate_limited"),
-    ("type-fallback", 402,
-     b'{"type": "budget_exceeded", "error": {"message": "budget exceeded for vk-1"}}',
-     "budget exceeded for vk-1", "budget_exceeded"),
-    ("error-type-wins", 403,
-     b'{"type": "outer", "error": {"type": "virtual_key_blocked", "message": "key blocked"}}',
-     "key blocked", "virtual_key_blocked"),
-    ("unsupported", 400,
-     b'{"is_bifrost_error": true, "status_code": 400, "error": {"type": "unsupported_operation",'
-     b' "message": "batch_list is not supported by mistral provider"}}',
-     "batch_list is not supported by mistral provider", "unsupported_operation"),
-    ("vk-required", 401, b'{"error": {"type": "virtual_key_required", "message": "virtual key required"}}',
-     "virtual key required", "virtual_key_required"),
-    ("not-found", 404, b'{"error": {"message": "No batch found with id batch_x", "code": "404"}}',
-     "No batch found with id batch_x", None),
-    ("html", 502, b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>",
-     None, None),
+    (
+        "type-fallback",
+        402,
+        b'{"type": "budget_exceeded", "error": {"message": "budget exceeded for vk-1"}}',
+        "budget exceeded for vk-1",
+        "budget_exceeded",
+    ),
+    (
+        "error-type-wins",
+        403,
+        b'{"type": "outer", "error": {"type": "virtual_key_blocked", "message": "key blocked"}}',
+        "key blocked",
+        "virtual_key_blocked",
+    ),
+    (
+        "unsupported",
+        400,
+        b'{"is_bifrost_error": true, "status_code": 400, "error": {"type": "unsupported_operation",'
+        b' "message": "batch_list is not supported by mistral provider"}}',
+        "batch_list is not supported by mistral provider",
+        "unsupported_operation",
+    ),
+    (
+        "vk-required",
+        401,
+        b'{"error": {"type": "virtual_key_required", "message": "virtual key required"}}',
+        "virtual key required",
+        "virtual_key_required",
+    ),
+    (
+        "not-found",
+        404,
+        b'{"error": {"message": "No batch found with id batch_x", "code": "404"}}',
+        "No batch found with id batch_x",
+        None,
+    ),
+    ("html", 502, b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>", None, None),
     ("empty", 503, b"", None, None),
     ("whitespace", 500, b"   \n", None, None),
     ("non-utf8", 500, b"\xff\xfe\xfa\x80 not text \xc3\x28", None, None),
@@ -1000,16 +1204,15 @@ ERROR_BODIES: list[tuple[str, int, bytes, str | None, str | None]] = [
     ("message-empty", 429, b'{"error": {"message": "", "type": "token_limited"}}', None, "token_limited"),
     ("unknown-status", 418, b"{}", None, None),
     ("status-999", 999, b"", None, None),
-    ("escape-in-message", 400,
-     b'{"error": {"message": "\\u001b[2Jcleared\\u202eevil\\u0000"}}', "cleared", None),
+    ("escape-in-message", 400, b'{"error": {"message": "\\u001b[2Jcleared\\u202eevil\\u0000"}}', "cleared", None),
     ("huge-int", 500, b'{"status_code": 1' + b"0" * 5000 + b', "error": {"message": "big"}}', None, None),
 ]
 
 
-@pytest.mark.parametrize(("label", "status", "raw", "message", "error_type"), ERROR_BODIES,
-                         ids=[e[0] for e in ERROR_BODIES])
-def test_error_bodies(label: str, status: int, raw: bytes, message: str | None,
-                      error_type: str | None) -> None:
+@pytest.mark.parametrize(
+    ("label", "status", "raw", "message", "error_type"), ERROR_BODIES, ids=[e[0] for e in ERROR_BODIES]
+)
+def test_error_bodies(label: str, status: int, raw: bytes, message: str | None, error_type: str | None) -> None:
     err = _http_error(status, raw, httpx.Headers({}), "openai")
     assert isinstance(err, GatewayHTTPError)
     assert err.status == status
@@ -1039,25 +1242,55 @@ def test_error_bodies(label: str, status: int, raw: bytes, message: str | None,
         (500, b"", False, False, False, False),
         # core/providers/utils/utils.go NewUnsupportedOperationError: newer gateways put
         # unsupported_operation in error.code (no type, no status_code)…
-        (400, b'{"is_bifrost_error": false, "error": {"code": "unsupported_operation",'
-              b' "message": "batch_list is not supported by mistral provider"}}', False, False, True, False),
+        (
+            400,
+            b'{"is_bifrost_error": false, "error": {"code": "unsupported_operation",'
+            b' "message": "batch_list is not supported by mistral provider"}}',
+            False,
+            False,
+            True,
+            False,
+        ),
         # …older ones send only the message.
-        (400, b'{"is_bifrost_error": false, "error": {"message": "batch_list is not supported by'
-              b' mistral provider"}}', False, False, True, False),
-        (400, b'{"error": {"message": "batch_cancel is not supported by my-custom.gw provider"}}',
-         False, False, True, False),
+        (
+            400,
+            b'{"is_bifrost_error": false, "error": {"message": "batch_list is not supported by mistral provider"}}',
+            False,
+            False,
+            True,
+            False,
+        ),
+        (
+            400,
+            b'{"error": {"message": "batch_cancel is not supported by my-custom.gw provider"}}',
+            False,
+            False,
+            True,
+            False,
+        ),
         # A message merely mentioning support is not the gateway's unsupported error.
-        (400, b'{"error": {"message": "tools are not supported by this model, see batch_list"}}',
-         False, False, False, False),
+        (
+            400,
+            b'{"error": {"message": "tools are not supported by this model, see batch_list"}}',
+            False,
+            False,
+            False,
+            False,
+        ),
         (499, b"", False, False, False, False),
         (504, b"", False, False, False, False),
     ],
 )
-def test_error_classification(status: int, raw: bytes, auth: bool, rate: bool, unsupported: bool,
-                              not_found: bool) -> None:
+def test_error_classification(
+    status: int, raw: bytes, auth: bool, rate: bool, unsupported: bool, not_found: bool
+) -> None:
     err = _http_error(status, raw, httpx.Headers({}), "anthropic")
     assert (err.is_auth, err.is_rate_limited, err.is_unsupported, err.is_not_found) == (
-        auth, rate, unsupported, not_found)
+        auth,
+        rate,
+        unsupported,
+        not_found,
+    )
     if auth:
         assert "key rejected" in err.short
 
@@ -1065,21 +1298,29 @@ def test_error_classification(status: int, raw: bytes, auth: bool, rate: bool, u
 def test_underlying_cause_is_shown_beside_the_message() -> None:
     """core/schemas/bifrost.go ErrorField.MarshalJSON writes the underlying Go error as
     ``error.error``: shown after the message, where it names the real cause."""
-    raw = (b'{"is_bifrost_error": true, "status_code": 504, "error": {"message": "request timed out",'
-           b' "error": "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"}}')
+    raw = (
+        b'{"is_bifrost_error": true, "status_code": 504, "error": {"message": "request timed out",'
+        b' "error": "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"}}'
+    )
     err = _http_error(504, raw, httpx.Headers({}), "openai")
-    assert err.message == ("504: request timed out (context deadline exceeded "
-                           "(Client.Timeout exceeded while awaiting headers))")
+    assert err.message == (
+        "504: request timed out (context deadline exceeded (Client.Timeout exceeded while awaiting headers))"
+    )
 
 
 def test_cause_alone_is_the_message() -> None:
-    err = _http_error(502, b'{"error": {"message": "", "error": "dial tcp 10.0.0.7:443: connection refused"}}',
-                      httpx.Headers({}), "openai")
+    err = _http_error(
+        502,
+        b'{"error": {"message": "", "error": "dial tcp 10.0.0.7:443: connection refused"}}',
+        httpx.Headers({}),
+        "openai",
+    )
     assert err.message == "502: dial tcp 10.0.0.7:443: connection refused"
 
 
-@pytest.mark.parametrize(("status", "words"), [(499, "cancelled before the gateway answered"),
-                                               (504, "gateway timeout")])
+@pytest.mark.parametrize(
+    ("status", "words"), [(499, "cancelled before the gateway answered"), (504, "gateway timeout")]
+)
 def test_499_and_504_have_words_of_their_own(status: int, words: str) -> None:
     assert words in _http_error(status, b"", httpx.Headers({}), "openai").message
 
@@ -1107,7 +1348,7 @@ def test_retry_after_header_through_http_error(header: str, expected: float | No
 
 def test_retry_after_http_date() -> None:
     now = 1_764_050_000.0
-    when = datetime.fromtimestamp(now, tz=timezone.utc) + timedelta(seconds=30)
+    when = datetime.fromtimestamp(now, tz=UTC) + timedelta(seconds=30)
     header = email.utils.format_datetime(when, usegmt=True)  # "Tue, 25 Nov 2025 05:53:50 GMT"
     assert parse_retry_after(header, now=now) == pytest.approx(30.0, abs=1.0)
     # rfc850 form, also GMT
@@ -1118,8 +1359,20 @@ def test_retry_after_http_date() -> None:
     assert parse_retry_after(past, now=now) == 0.0
 
 
-@pytest.mark.parametrize("value", [None, "", "garbage", "Wed, 99 Foo 2015 07:28:00 GMT",
-                                   "Wed, 21 Oct 99999 07:28:00 GMT", "0x10", "1,5", "\x00", "7" * 400])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "garbage",
+        "Wed, 99 Foo 2015 07:28:00 GMT",
+        "Wed, 21 Oct 99999 07:28:00 GMT",
+        "0x10",
+        "1,5",
+        "\x00",
+        "7" * 400,
+    ],
+)
 def test_retry_after_garbage_is_none_or_bounded(value: str | None) -> None:
     got = parse_retry_after(value, now=1_764_050_000.0)
     assert got is None or 0.0 <= got <= 3600.0
@@ -1140,8 +1393,9 @@ def local_tz_new_york():
         time.tzset()
 
 
-@pytest.mark.parametrize("header", ["Wed Oct 21 07:28:00 2015", "Wed, 21 Oct 2015 07:28:00 -0000"],
-                         ids=["asctime", "minus-0000"])
+@pytest.mark.parametrize(
+    "header", ["Wed Oct 21 07:28:00 2015", "Wed, 21 Oct 2015 07:28:00 -0000"], ids=["asctime", "minus-0000"]
+)
 def test_retry_after_zone_less_date_is_utc(header: str, local_tz_new_york: None) -> None:
     now = calendar.timegm((2015, 10, 21, 7, 27, 30))
     assert parse_retry_after(header, now=now) == pytest.approx(30.0, abs=1.0)
@@ -1218,7 +1472,7 @@ def test_batch_path_is_one_segment(batch_id: str) -> None:
     for suffix in ("", "/cancel"):
         path = batch_path(batch_id, suffix)
         assert path.startswith("/v1/batches/")
-        segment = path[len("/v1/batches/"):len(path) - len(suffix)]
+        segment = path[len("/v1/batches/") : len(path) - len(suffix)]
         assert "/" not in segment and ":" not in segment and "?" not in segment and "#" not in segment
         assert unquote(segment) == batch_id
         assert path.endswith(suffix)

@@ -76,3 +76,12 @@ def test_protected_several_still_types_the_number() -> None:
 def test_nothing_cancellable() -> None:
     plan = plan_cancel([batch("a", "completed"), batch("b", "cancelling")], read_only=False, protected=False)
     assert plan.to_cancel == [] and len(plan.skipped) == 2 and plan.refusal is None
+
+
+def test_batches_the_caller_knows_are_unavailable_are_left_out() -> None:
+    """The board's own knowledge (gone, a cancel in flight) counts as left out, so one batch
+    beside such a one is typed too."""
+    a, b = batch("a"), batch("b")
+    plan = plan_cancel([a, b], read_only=False, protected=False, unavailable=[b])
+    assert [x.id for x in plan.to_cancel] == ["a"] and [x.id for x in plan.skipped] == ["b"]
+    assert plan.confirmation is Confirmation.TYPE_COUNT and plan.expected == "1"

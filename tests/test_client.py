@@ -308,8 +308,9 @@ async def test_an_empty_middle_page_is_not_the_end() -> None:
     with SimServer(seed=11, frozen=True, start_time=START, page_size=5, keys={"openai": (4, 0, 4)}) as sim:
         async with BifrostClient(sim.base_url) as client:
             listing = await client.list_batches("openai", limit=100)
-            middle = await client.list_page("openai", limit=100, after=(
-                await client.list_page("openai", limit=100)).next_cursor)
+            middle = await client.list_page(
+                "openai", limit=100, after=(await client.list_page("openai", limit=100)).next_cursor
+            )
         assert middle.data == [] and middle.has_more  # the sim does send the empty page
         assert {b.id for b in listing.batches} == set(ids_of(sim, "openai"))
         assert len(listing.batches) == 8 and listing.pages == 3 and listing.complete
@@ -325,8 +326,9 @@ async def test_a_gateway_that_ignores_after_is_noticed_not_looped() -> None:
         assert listing.repeated and not listing.truncated and not listing.complete
         assert listing.pages == 2  # the first page, and the repeat that gave it away
         assert [b.id for b in listing.batches] == ids_of(sim, "anthropic")[:5]
-        assert listing.shortfall() == ("anthropic: the gateway returned only the newest 5 batches "
-                                       "(its next page repeats the first)")
+        assert listing.shortfall() == (
+            "anthropic: the gateway returned only the newest 5 batches (its next page repeats the first)"
+        )
 
 
 async def test_unsupported_from_error_code_or_message_only() -> None:

@@ -158,10 +158,7 @@ def test_every_profile_field_is_described():
         ),
         pytest.param(
             profile_text('interval = "fast"'),
-            [
-                "line 4, profile 'prod', field 'interval': "
-                "must be a number greater than 0 (got 'fast')"
-            ],
+            ["line 4, profile 'prod', field 'interval': must be a number greater than 0 (got 'fast')"],
             id="wrong-type",
         ),
         pytest.param(
@@ -214,9 +211,7 @@ def test_every_profile_field_is_described():
         ),
         pytest.param(
             profile_text().replace("https://x.example", "http://[::1"),
-            [
-                "field 'base_url': must be an http:// or https:// URL with a host (got 'http://[::1')"
-            ],
+            ["field 'base_url': must be an http:// or https:// URL with a host (got 'http://[::1')"],
             id="unclosed-ipv6-url",
         ),
         pytest.param(
@@ -332,9 +327,7 @@ def test_password_in_base_url_is_refused_without_echoing_it(tmp_path):
 
 
 def test_inline_key_never_appears_in_profile_repr(tmp_path):
-    profile = load_config(write_config(tmp_path, profile_text(f'api_key = "{SECRET}"'))).profile(
-        "prod"
-    )
+    profile = load_config(write_config(tmp_path, profile_text(f'api_key = "{SECRET}"'))).profile("prod")
     for text in (repr(profile), str(profile), profile.model_dump_json()):
         assert SECRET not in text
 
@@ -343,9 +336,7 @@ def test_inline_key_never_appears_in_profile_repr(tmp_path):
 
 
 def make_profile(**fields: object) -> Profile:
-    return Profile.model_validate(
-        {"base_url": "https://x.example", "providers": ["openai"], **fields}
-    )
+    return Profile.model_validate({"base_url": "https://x.example", "providers": ["openai"], **fields})
 
 
 def resolve(profile: Profile, config: Path) -> str | None:
@@ -513,9 +504,7 @@ def test_select_by_name():
 def test_select_unknown_name():
     with pytest.raises(ConfigError) as caught:
         select_profile(config_with("prod", "staging"), "stagin", ProfileOverrides())
-    assert_readable(
-        caught.value, "no profile 'stagin' in /cfg/config.toml (profiles: prod, staging"
-    )
+    assert_readable(caught.value, "no profile 'stagin' in /cfg/config.toml (profiles: prod, staging")
 
 
 def test_select_default_then_only_profile():
@@ -540,9 +529,7 @@ def test_select_with_no_profiles_explains_how_to_add_one():
 
 
 def test_command_line_profile_from_overrides():
-    overrides = ProfileOverrides(
-        base_url="http://127.0.0.1:8080/", providers=["OpenAI", "gemini"], interval=1.5
-    )
+    overrides = ProfileOverrides(base_url="http://127.0.0.1:8080/", providers=["OpenAI", "gemini"], interval=1.5)
     name, profile = select_profile(config_with(), None, overrides)
     assert name == COMMAND_LINE_PROFILE
     assert profile.base_url == "http://127.0.0.1:8080"
@@ -614,9 +601,7 @@ STAGING_V2 = {"base_url": "https://staging2.example.com", "providers": ["gemini"
 
 def test_save_keeps_comments_and_untouched_profiles(tmp_path):
     path = write_config(tmp_path, HAND_WRITTEN)
-    save_profile(
-        path, "lab", {"base_url": "http://127.0.0.1:8080", "providers": ["openai"], "interval": 1.0}
-    )
+    save_profile(path, "lab", {"base_url": "http://127.0.0.1:8080", "providers": ["openai"], "interval": 1.0})
     text = path.read_text()
     assert text.startswith(HAND_WRITTEN)
     assert "[profiles.lab]" in text
@@ -800,9 +785,7 @@ def test_remove_from_a_missing_file(tmp_path):
 def test_set_default_profile(tmp_path):
     path = write_config(tmp_path, HAND_WRITTEN)
     assert set_default_profile(path, "staging").default_profile == "staging"
-    assert path.read_text() == HAND_WRITTEN.replace(
-        'default_profile = "prod"', 'default_profile = "staging"'
-    )
+    assert path.read_text() == HAND_WRITTEN.replace('default_profile = "prod"', 'default_profile = "staging"')
     with pytest.raises(ConfigError) as caught:
         set_default_profile(path, "nope")
     assert_readable(caught.value, "no profile 'nope'")
@@ -829,6 +812,7 @@ def test_unknown_provider_warning_suggests_the_close_one():
 
 
 def test_known_providers_give_no_warning():
-    _, profile = select_profile(config_with("prod"), "prod",
-                                ProfileOverrides(providers=["openai", "gemini", "vertex", "gigachat"]))
+    _, profile = select_profile(
+        config_with("prod"), "prod", ProfileOverrides(providers=["openai", "gemini", "vertex", "gigachat"])
+    )
     assert profile.provider_warnings() == []

@@ -69,8 +69,9 @@ def cursor(encoded: str) -> dict:
 
 
 def make_cursor(key: int, native: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"v": 1, "i": key, "c": native},
-                                               separators=(",", ":")).encode()).decode()
+    return base64.urlsafe_b64encode(
+        json.dumps({"v": 1, "i": key, "c": native}, separators=(",", ":")).encode()
+    ).decode()
 
 
 def assert_gateway_error(response: httpx.Response, status: int) -> dict:
@@ -109,8 +110,18 @@ def assert_no_nulls(value: object) -> None:
             assert_no_nulls(item)
 
 
-TIMESTAMPS = ("created_at", "in_progress_at", "expires_at", "finalizing_at", "completed_at",
-              "failed_at", "expired_at", "cancelling_at", "cancelled_at", "archived_at")
+TIMESTAMPS = (
+    "created_at",
+    "in_progress_at",
+    "expires_at",
+    "finalizing_at",
+    "completed_at",
+    "failed_at",
+    "expired_at",
+    "cancelling_at",
+    "cancelled_at",
+    "archived_at",
+)
 
 
 def assert_common(batch: dict) -> None:
@@ -140,8 +151,7 @@ def assert_top_extra(body: dict, provider: str, request_type: str) -> None:
     """core/schemas/bifrost.go PopulateExtraFields stamps request_type and provider; batch
     calls carry no model, so the omitempty model fields are absent."""
     extra = body["extra_fields"]
-    assert extra == {"request_type": request_type, "provider": provider,
-                     "latency": extra["latency"], "chunk_index": 0}
+    assert extra == {"request_type": request_type, "provider": provider, "latency": extra["latency"], "chunk_index": 0}
     assert type(extra["latency"]) is int
 
 
@@ -159,8 +169,16 @@ def test_openai_shape(sim: SimServer, client: httpx.Client) -> None:
         assert batch["object"] == "batch" and batch["completion_window"] == "24h"
         assert set(batch["request_counts"]) == {"total", "completed", "failed"}
         assert batch["expires_at"] == batch["created_at"] + 86_400
-        assert batch["status"] in {"validating", "in_progress", "finalizing", "completed",
-                                   "failed", "expired", "cancelling", "cancelled"}
+        assert batch["status"] in {
+            "validating",
+            "in_progress",
+            "finalizing",
+            "completed",
+            "failed",
+            "expired",
+            "cancelling",
+            "cancelled",
+        }
     statuses = {b["status"] for b in batches}
     assert {"validating", "in_progress", "completed", "failed", "expired"} <= statuses
     failed = next(b for b in batches if b["status"] == "failed")
@@ -173,15 +191,18 @@ def test_openai_shape(sim: SimServer, client: httpx.Client) -> None:
     for batch in batches:
         full = retrieve(client, "openai", batch["id"])
         assert_top_extra(full, "openai", "batch_retrieve")
-        assert {k: v for k, v in full.items() if k != "extra_fields"} == \
-            {k: v for k, v in batch.items() if k != "extra_fields"}  # one converter for both
+        assert {k: v for k, v in full.items() if k != "extra_fields"} == {
+            k: v for k, v in batch.items() if k != "extra_fields"
+        }  # one converter for both
 
 
 def test_custom_provider_names_are_served_openai_shaped() -> None:
     """Any configured provider name reaches core (inference.go takes ?provider= as given);
     names without their own converter use OpenAI's (azure/azure.go does)."""
-    with SimServer(frozen=True, start_time=START, providers=("siliconflow", "azure")) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=("siliconflow", "azure")) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         for provider in ("siliconflow", "azure"):
             body = http.get("/v1/batches", params={"provider": provider}).json()
             assert_top_extra(body, provider, "batch_list")
@@ -206,15 +227,17 @@ def test_anthropic_shape(client: httpx.Client) -> None:
             assert batch["processing_status"] == "ended"
             assert "completed_at" in batch and batch["results_url"].startswith("https://")
             assert counts["completed"] == counts.get("succeeded", 0)
-            assert counts["total"] == sum(counts.get(k, 0) for k in ("succeeded", "canceled", "expired")) \
-                + counts["failed"]
+            assert (
+                counts["total"]
+                == sum(counts.get(k, 0) for k in ("succeeded", "canceled", "expired")) + counts["failed"]
+            )
             assert "pending" not in counts
         else:
-            assert batch["processing_status"] == {"in_progress": "in_progress",
-                                                  "cancelling": "canceling"}[batch["status"]]
+            assert (
+                batch["processing_status"] == {"in_progress": "in_progress", "cancelling": "canceling"}[batch["status"]]
+            )
             assert "results_url" not in batch and "completed_at" not in batch
-            assert counts == {"total": counts["total"], "completed": 0, "failed": 0,
-                              "pending": counts["total"]}
+            assert counts == {"total": counts["total"], "completed": 0, "failed": 0, "pending": counts["total"]}
     ended = [b["request_counts"] for b in batches if b["status"] == "ended"]
     assert any(c.get("canceled") for c in ended)
     assert any(c.get("expired") for c in ended)
@@ -225,11 +248,16 @@ def test_anthropic_shape(client: httpx.Client) -> None:
 def test_anthropic_counts_jump_only_when_the_batch_ends(sim: SimServer, client: httpx.Client) -> None:
     """Anthropic API reference: requests move out of processing only once the whole batch
     ends; Bifrost maps processing to pending (anthropic/batch.go)."""
-    batch_id = sim.world.add_batch("anthropic", total=100, rate=10.0, start_delay=0.0,
-                                   failure_fraction=0.1, finalize_for=0.0)
+    batch_id = sim.world.add_batch(
+        "anthropic", total=100, rate=10.0, start_delay=0.0, failure_fraction=0.1, finalize_for=0.0
+    )
     for _ in range(3):
-        assert retrieve(client, "anthropic", batch_id)["request_counts"] == \
-            {"total": 100, "completed": 0, "failed": 0, "pending": 100}
+        assert retrieve(client, "anthropic", batch_id)["request_counts"] == {
+            "total": 100,
+            "completed": 0,
+            "failed": 0,
+            "pending": 100,
+        }
         sim.clock.advance(3)
     sim.clock.advance(2)
     ended = retrieve(client, "anthropic", batch_id)
@@ -237,8 +265,7 @@ def test_anthropic_counts_jump_only_when_the_batch_ends(sim: SimServer, client: 
     assert ended["request_counts"] == {"total": 100, "completed": 90, "failed": 10, "succeeded": 90}
 
 
-def test_bedrock_lists_without_counts_and_retrieves_them_once_ended(
-        sim: SimServer, client: httpx.Client) -> None:
+def test_bedrock_lists_without_counts_and_retrieves_them_once_ended(sim: SimServer, client: httpx.Client) -> None:
     """core/providers/bedrock/bedrock.go@0119287d: BatchList sets only id (ARN), object,
     status, created_at and metadata {job_name, model_id}; BatchRetrieve adds the S3 files,
     expires_at, completed_at from endTime and counts from manifest.json.out, which exists
@@ -248,8 +275,7 @@ def test_bedrock_lists_without_counts_and_retrieves_them_once_ended(
     for batch in batches:
         assert_common(batch)
         assert_item_extra(batch, latency_set=False)
-        assert set(batch) == {"id", "object", "status", "request_counts", "metadata", "created_at",
-                              "extra_fields"}
+        assert set(batch) == {"id", "object", "status", "request_counts", "metadata", "created_at", "extra_fields"}
         assert set(batch["metadata"]) == {"job_name", "model_id"}
         assert batch["id"].startswith("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/")
         assert batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
@@ -264,8 +290,9 @@ def test_bedrock_lists_without_counts_and_retrieves_them_once_ended(
         if full["status"] not in FINISHED:
             assert "completed_at" not in full and full["request_counts"]["total"] == 0
 
-    running = sim.world.add_batch("bedrock", total=100, rate=10.0, start_delay=0.0,
-                                  failure_fraction=0.1, finalize_for=0.0)
+    running = sim.world.add_batch(
+        "bedrock", total=100, rate=10.0, start_delay=0.0, failure_fraction=0.1, finalize_for=0.0
+    )
     sim.clock.advance(5)
     assert retrieve(client, "bedrock", running)["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
     sim.clock.advance(10)
@@ -280,12 +307,17 @@ def test_bedrock_statuses(sim: SimServer, client: httpx.Client) -> None:
     """core/providers/bedrock/batch.go@3b9122c7 ToBifrostBatchStatus: Completed ->
     completed, Failed -> failed (with the job's message as errors), Stopping -> cancelling,
     Stopped -> cancelled, Expired -> expired; completed_at = endTime for any ending."""
-    clean = sim.world.add_batch("bedrock", total=10, rate=10.0, start_delay=0.0, finalize_for=0.0,
-                                created_offset=-60)
-    invalid = sim.world.add_batch("bedrock", outcome="failed", start_delay=5.0, created_offset=-60,
-                                  errors=({"code": "x", "message": "Input file not found"},))
-    expired = sim.world.add_batch("bedrock", total=100, rate=1.0, start_delay=0.0, outcome="expired",
-                                  created_offset=-100)
+    clean = sim.world.add_batch("bedrock", total=10, rate=10.0, start_delay=0.0, finalize_for=0.0, created_offset=-60)
+    invalid = sim.world.add_batch(
+        "bedrock",
+        outcome="failed",
+        start_delay=5.0,
+        created_offset=-60,
+        errors=({"code": "x", "message": "Input file not found"},),
+    )
+    expired = sim.world.add_batch(
+        "bedrock", total=100, rate=1.0, start_delay=0.0, outcome="expired", created_offset=-100
+    )
     live = sim.world.add_batch("bedrock", total=1000, rate=1.0, start_delay=0.0, cancel_settle=5.0)
     assert retrieve(client, "bedrock", clean)["status"] == "completed"
     failed = retrieve(client, "bedrock", invalid)
@@ -297,8 +329,11 @@ def test_bedrock_statuses(sim: SimServer, client: httpx.Client) -> None:
     cancel = client.post(batch_path(live, "/cancel"), params={"provider": "bedrock"}).json()
     # bedrock.go BatchCancel: id/object/status from a re-retrieve, zero counts, no timestamps.
     assert {k: v for k, v in cancel.items() if k != "extra_fields"} == {
-        "id": live, "object": "batch", "status": "cancelling",
-        "request_counts": {"total": 0, "completed": 0, "failed": 0}}
+        "id": live,
+        "object": "batch",
+        "status": "cancelling",
+        "request_counts": {"total": 0, "completed": 0, "failed": 0},
+    }
     sim.clock.advance(6)
     stopped = retrieve(client, "bedrock", live)
     assert stopped["status"] == "cancelled" and stopped["completed_at"] == int(START) + 5
@@ -315,8 +350,15 @@ def test_gemini_shape(sim: SimServer, client: httpx.Client) -> None:
         assert_common(batch)
         assert_item_extra(batch, latency_set=False)
         assert re.fullmatch(r"batches/[a-z0-9]{20}", batch["id"])
-        assert set(batch) == {"id", "object", "status", "request_counts", "created_at",
-                              "operation_name", "extra_fields"}
+        assert set(batch) == {
+            "id",
+            "object",
+            "status",
+            "request_counts",
+            "created_at",
+            "operation_name",
+            "extra_fields",
+        }
         assert batch["operation_name"] == batch["id"]
         assert batch["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
         assert batch["status"] != "validating"
@@ -324,13 +366,13 @@ def test_gemini_shape(sim: SimServer, client: httpx.Client) -> None:
         assert full["id"] == batch["id"]
         assert full["done"] is (full["status"] in {"completed", "failed", "cancelled", "expired"})
         assert not {"metadata", "display_name", "in_progress_at", "completed_at", "expires_at"} & full.keys()
-    batch_id = sim.world.add_batch("gemini", total=100, rate=10.0, start_delay=0.0,
-                                   failure_fraction=0.2, finalize_for=0.0)
+    batch_id = sim.world.add_batch(
+        "gemini", total=100, rate=10.0, start_delay=0.0, failure_fraction=0.2, finalize_for=0.0
+    )
     sim.clock.advance(5)
     running = retrieve(client, "gemini", batch_id)
     assert running["status"] == "in_progress" and running["done"] is False
-    assert running["request_counts"] == {"total": 100, "completed": 50, "failed": 10,
-                                         "succeeded": 40, "pending": 50}
+    assert running["request_counts"] == {"total": 100, "completed": 50, "failed": 10, "succeeded": 40, "pending": 50}
     sim.clock.advance(5)
     done = retrieve(client, "gemini", batch_id)
     assert done["status"] == "completed" and done["done"] is True and "output_file_id" in done
@@ -350,24 +392,26 @@ def test_vertex_shape(client: httpx.Client) -> None:
     alike: full resource name as id, display_name, gs:// files, in_progress_at from
     startTime, the end time in the field of the mapped status, counts total = successful +
     failed + incomplete, completed = successful; no metadata, expires_at or done."""
-    with SimServer(frozen=True, start_time=START, providers=("vertex",)) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=("vertex",)) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         batches = list_all(http, "vertex")
         assert len(batches) == 8
         assert {"validating", "in_progress", "completed", "failed", "expired"} <= {b["status"] for b in batches}
         for batch in batches:
             assert_common(batch)
             assert_item_extra(batch, latency_set=False)
-            assert re.fullmatch(r"projects/123456789012/locations/us-central1/batchPredictionJobs/\d{19}",
-                                batch["id"])
+            assert re.fullmatch(r"projects/123456789012/locations/us-central1/batchPredictionJobs/\d{19}", batch["id"])
             assert batch["input_file_id"].startswith("gs://") and batch["display_name"]
             assert not {"metadata", "expires_at", "done", "operation_name", "finalizing_at"} & batch.keys()
             assert set(batch["request_counts"]) == {"total", "completed", "failed"}
             ends = {k for k in ("completed_at", "failed_at", "expired_at", "cancelled_at") if k in batch}
             assert ends == ({f"{batch['status']}_at"} if batch["status"] in FINISHED else set())
             full = retrieve(http, "vertex", batch["id"])
-            assert {k: v for k, v in full.items() if k != "extra_fields"} == \
-                {k: v for k, v in batch.items() if k != "extra_fields"}
+            assert {k: v for k, v in full.items() if k != "extra_fields"} == {
+                k: v for k, v in batch.items() if k != "extra_fields"
+            }
         failed = next(b for b in batches if b["status"] == "failed")
         # job.Error -> BatchErrors{Data: [{Code: "%d", Message}]}: no "object".
         assert failed["errors"] == {"data": [{"code": "3", "message": failed["errors"]["data"][0]["message"]}]}
@@ -377,12 +421,25 @@ def test_vertex_shape(client: httpx.Client) -> None:
 
 
 def test_vertex_counts_move_while_running(client: httpx.Client) -> None:
-    with SimServer(frozen=True, start_time=START, providers=("vertex",), batches_per_provider=0) as server, \
-            httpx.Client(base_url=server.base_url) as http:
-        batch_id = server.world.add_batch("vertex", total=100, rate=10.0, start_delay=2.0,
-                                          failure_fraction=0.1, finalize_for=3.0, metadata={"job": "nightly"})
+    with (
+        SimServer(frozen=True, start_time=START, providers=("vertex",), batches_per_provider=0) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+        batch_id = server.world.add_batch(
+            "vertex",
+            total=100,
+            rate=10.0,
+            start_delay=2.0,
+            failure_fraction=0.1,
+            finalize_for=3.0,
+            metadata={"job": "nightly"},
+        )
         queued = retrieve(http, "vertex", batch_id)
-        assert queued["status"] == "validating" and queued["request_counts"] == {"total": 0, "completed": 0, "failed": 0}
+        assert queued["status"] == "validating" and queued["request_counts"] == {
+            "total": 0,
+            "completed": 0,
+            "failed": 0,
+        }
         assert queued["display_name"] == "nightly"
         server.clock.advance(7)
         running = retrieve(http, "vertex", batch_id)
@@ -400,21 +457,30 @@ def test_vertex_counts_move_while_running(client: httpx.Client) -> None:
         assert retrieve(http, "vertex", number)["id"] == live
         answer = http.post(batch_path(number, "/cancel"), params={"provider": "vertex"}).json()
         assert {k: v for k, v in answer.items() if k != "extra_fields"} == {
-            "id": number, "object": "batch", "status": "cancelling",
-            "request_counts": {"total": 0, "completed": 0, "failed": 0}, "cancelling_at": int(START) + 16}
+            "id": number,
+            "object": "batch",
+            "status": "cancelling",
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "cancelling_at": int(START) + 16,
+        }
 
 
-@pytest.mark.parametrize(("provider", "raw", "shown"), [
-    ("vertex", "JOB_STATE_PAUSED", "JOB_STATE_PAUSED"),       # vertex/batch.go default branch
-    ("gemini", "BATCH_STATE_UNSPECIFIED", "BATCH_STATE_UNSPECIFIED"),  # gemini/batch.go default
-    ("bedrock", "Scheduled", "validating"),                  # bedrock/batch.go Scheduled
-    ("bedrock", "Queued", "Queued"),                         # bedrock/batch.go default
-    ("openai", "paused", "paused"),                          # openai/batch.go default
-    ("anthropic", "paused", "paused"),                       # anthropic/batch.go default
-])
+@pytest.mark.parametrize(
+    ("provider", "raw", "shown"),
+    [
+        ("vertex", "JOB_STATE_PAUSED", "JOB_STATE_PAUSED"),  # vertex/batch.go default branch
+        ("gemini", "BATCH_STATE_UNSPECIFIED", "BATCH_STATE_UNSPECIFIED"),  # gemini/batch.go default
+        ("bedrock", "Scheduled", "validating"),  # bedrock/batch.go Scheduled
+        ("bedrock", "Queued", "Queued"),  # bedrock/batch.go default
+        ("openai", "paused", "paused"),  # openai/batch.go default
+        ("anthropic", "paused", "paused"),  # anthropic/batch.go default
+    ],
+)
 def test_raw_provider_states_go_through_the_providers_mapping(provider: str, raw: str, shown: str) -> None:
-    with SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         batch_id = server.world.add_batch(provider, start_delay=0.0, raw_status=raw, created_offset=-10)
         batch = retrieve(http, provider, batch_id)
         assert batch["status"] == shown
@@ -434,8 +500,7 @@ def test_unknown_batch_is_the_providers_404(client: httpx.Client) -> None:
     response = client.get(batch_path("batch_doesnotexist"), params={"provider": "openai"})
     body = assert_gateway_error(response, 404)
     assert body["is_bifrost_error"] is False and body["status_code"] == 404
-    assert body["error"] == {"type": "invalid_request_error",
-                             "message": "No batch found with id 'batch_doesnotexist'."}
+    assert body["error"] == {"type": "invalid_request_error", "message": "No batch found with id 'batch_doesnotexist'."}
     assert body["extra_fields"]["provider"] == "openai"
     assert body["extra_fields"]["request_type"] == "batch_retrieve"
     assert "raw_response" in body["extra_fields"]
@@ -455,8 +520,10 @@ def strings(value: object) -> list[str]:
 def test_hostile_batches_travel_as_valid_json() -> None:
     # Where each converter puts the creator's strings: OpenAI metadata; Bedrock job_name
     # (bedrock.go metadata["job_name"]); Vertex display_name; Anthropic and Gemini map none.
-    with SimServer(frozen=True, start_time=START, hostile=True, providers=DEMO_PROVIDERS) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, hostile=True, providers=DEMO_PROVIDERS) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         for provider in DEMO_PROVIDERS:
             batches = list_all(http, provider)
             assert len(batches) == 9
@@ -467,9 +534,11 @@ def test_hostile_batches_travel_as_valid_json() -> None:
                 continue
             assert len(hostile) == 1
             batch = hostile[0]
-            carrier = {"openai": lambda b: b["metadata"]["job"],
-                       "bedrock": lambda b: b["metadata"]["job_name"],
-                       "vertex": lambda b: b["display_name"]}[provider]
+            carrier = {
+                "openai": lambda b: b["metadata"]["job"],
+                "bedrock": lambda b: b["metadata"]["job_name"],
+                "vertex": lambda b: b["display_name"],
+            }[provider]
             assert carrier(batch) == "\x1b[31mred\x1b[0m"
             if provider == "openai":
                 assert "\u202e" in batch["metadata"]["rtl"] and len(batch["metadata"]["long"]) == 300
@@ -480,8 +549,9 @@ def test_hostile_batches_travel_as_valid_json() -> None:
 
 
 def test_progress_follows_the_clock(sim: SimServer, client: httpx.Client) -> None:
-    batch_id = sim.world.add_batch("openai", total=100, rate=10.0, start_delay=0.0,
-                                   finalize_for=5.0, failure_fraction=0.1, metadata={})
+    batch_id = sim.world.add_batch(
+        "openai", total=100, rate=10.0, start_delay=0.0, finalize_for=5.0, failure_fraction=0.1, metadata={}
+    )
     counts = lambda b: (b["status"], b["request_counts"])  # noqa: E731
     assert counts(retrieve(client, "openai", batch_id)) == ("in_progress", {"total": 100, "completed": 0, "failed": 0})
     sim.clock.advance(5)
@@ -519,9 +589,11 @@ def test_same_seed_and_time_give_the_same_bytes() -> None:
             pages.append(http.get(batch_path(first), params={"provider": "gemini"}).content)
             return pages
 
-    with SimServer(frozen=True, start_time=START, seed=11, providers=DEMO_PROVIDERS) as one, \
-            SimServer(frozen=True, start_time=START, seed=11, providers=DEMO_PROVIDERS) as two, \
-            SimServer(frozen=True, start_time=START, seed=12, providers=DEMO_PROVIDERS) as other:
+    with (
+        SimServer(frozen=True, start_time=START, seed=11, providers=DEMO_PROVIDERS) as one,
+        SimServer(frozen=True, start_time=START, seed=11, providers=DEMO_PROVIDERS) as two,
+        SimServer(frozen=True, start_time=START, seed=12, providers=DEMO_PROVIDERS) as other,
+    ):
         first = snapshot(one)
         assert snapshot(one) == first  # polling again changes nothing
         assert snapshot(two) == first
@@ -538,18 +610,26 @@ def test_demo_providers() -> None:
 def test_demo_batches_look_alive() -> None:
     """OpenAI, Gemini and Vertex counts move while running; Anthropic and Bedrock show
     nothing until a batch ends (frozen counts; no manifest yet), then jump."""
-    with SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS, arrivals=600) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS, arrivals=600) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+
         def progress(provider: str) -> dict[str, tuple[int, str]]:
-            return {b["id"]: (retrieve(http, provider, b["id"])["request_counts"]["completed"],
-                              b["status"]) for b in list_all(http, provider)}
+            return {
+                b["id"]: (retrieve(http, provider, b["id"])["request_counts"]["completed"], b["status"])
+                for b in list_all(http, provider)
+            }
 
         before = {p: progress(p) for p in DEMO_PROVIDERS}
         server.clock.advance(600)
         after = {p: progress(p) for p in DEMO_PROVIDERS}
         for provider in ("openai", "gemini", "vertex"):
-            assert any(after[provider][i][0] > done for i, (done, status) in before[provider].items()
-                       if status == "in_progress"), provider
+            assert any(
+                after[provider][i][0] > done
+                for i, (done, status) in before[provider].items()
+                if status == "in_progress"
+            ), provider
         for provider in ("anthropic", "bedrock"):
             moved = [i for i, (done, _) in before[provider].items() if after[provider][i][0] != done]
             assert all(after[provider][i][1] in FINISHED for i in moved), provider
@@ -564,8 +644,10 @@ def test_pagination_visits_every_batch_once(provider: str) -> None:
     EncodeSerialCursor: next_cursor = base64url({"v":1,"i":0,"c":<native>}); OpenAI and
     Anthropic's native cursor is the last batch id (openai.go/anthropic.go BatchList);
     has_more is omitempty and there is no first_id/last_id (core/schemas/batch.go)."""
-    with SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         expected = [b["id"] for b in server.world.batches(provider)]
         created = [b["created_at"] for b in server.world.batches(provider)]
         assert created == sorted(created, reverse=True)
@@ -609,20 +691,25 @@ def test_list_parameters(client: httpx.Client) -> None:
 
 
 def test_limit_above_100_is_capped() -> None:
-    with SimServer(frozen=True, start_time=START, providers=("openai",), batches_per_provider=130) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=("openai",), batches_per_provider=130) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         body = http.get("/v1/batches", params={"provider": "openai", "limit": 1000}).json()
         assert len(body["data"]) == 100 and body["has_more"] is True
 
 
-@pytest.mark.parametrize("after", [
-    "not-a-cursor!",                             # not base64url
-    "eyJ2IjoxLCJpIjowLCJjIjoi",                  # {"v":1,"i":0,"c":" cut short
-    make_cursor(0, "batch_x")[:-1],              # padding broken
-    base64.urlsafe_b64encode(b'{"v":2,"i":0,"c":""}').decode(),  # unsupported version
-    base64.urlsafe_b64encode(b'{"v":1,"i":"0","c":""}').decode(),  # wrong type
-    make_cursor(0, "batch_000000000000000000000000"),  # a cursor OpenAI never issued
-])
+@pytest.mark.parametrize(
+    "after",
+    [
+        "not-a-cursor!",  # not base64url
+        "eyJ2IjoxLCJpIjowLCJjIjoi",  # {"v":1,"i":0,"c":" cut short
+        make_cursor(0, "batch_x")[:-1],  # padding broken
+        base64.urlsafe_b64encode(b'{"v":2,"i":0,"c":""}').decode(),  # unsupported version
+        base64.urlsafe_b64encode(b'{"v":1,"i":"0","c":""}').decode(),  # wrong type
+        make_cursor(0, "batch_000000000000000000000000"),  # a cursor OpenAI never issued
+    ],
+)
 def test_invalid_cursor_is_the_gateways_500(client: httpx.Client, after: str) -> None:
     """openai.go BatchList: NewSerialListHelper's error ->
     NewBifrostOperationError("invalid pagination cursor", err): is_bifrost_error true, no
@@ -650,8 +737,10 @@ def test_several_keys_are_walked_one_after_another() -> None:
     """pagination.go BuildNextCursor: a key with more pages gives {i, c: native}; the page
     that exhausts key i holds its last items with has_more true and {i+1, c: ""}; an empty
     key gives an empty page that still has more; the last key ends the walk."""
-    with SimServer(frozen=True, start_time=START, providers=("openai",), keys={"openai": (3, 0, 5)}) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=("openai",), keys={"openai": (3, 0, 5)}) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         assert server.world.key_count("openai") == 3
         pages, params = [], {"provider": "openai", "limit": 2}
         while True:
@@ -664,8 +753,8 @@ def test_several_keys_are_walked_one_after_another() -> None:
         ids = [[b["id"] for b in p["data"]] for p in pages]
         assert [n for n, _ in shapes_] == [2, 1, 0, 2, 2, 1]
         assert shapes_[0][1] == {"v": 1, "i": 0, "c": ids[0][-1]}
-        assert shapes_[1][1] == {"v": 1, "i": 1, "c": ""}   # key 0 exhausted, not an empty page
-        assert shapes_[2][1] == {"v": 1, "i": 2, "c": ""}   # the empty middle key
+        assert shapes_[1][1] == {"v": 1, "i": 1, "c": ""}  # key 0 exhausted, not an empty page
+        assert shapes_[2][1] == {"v": 1, "i": 2, "c": ""}  # the empty middle key
         assert shapes_[3][1] == {"v": 1, "i": 2, "c": ids[3][-1]}
         assert shapes_[5][1] is None
         walked = [i for page in ids for i in page]
@@ -697,17 +786,16 @@ def test_ignore_after_fault_answers_page_one_again(provider: str) -> None:
     """anthropic.go (AfterID), bedrock.go and gemini.go (PageToken) BatchList read fields
     that inference.go batchList never fills, so ?after= is dropped: page 2 is page 1, with
     the same next_cursor. A fault knob, scoped by provider."""
-    with SimServer(frozen=True, start_time=START) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with SimServer(frozen=True, start_time=START) as server, httpx.Client(base_url=server.base_url) as http:
         server.faults.add(FaultRule("ignore_after", provider=provider))
         first = http.get("/v1/batches", params={"provider": provider, "limit": 3}).json()
-        again = http.get("/v1/batches", params={"provider": provider, "limit": 3,
-                                                "after": first["next_cursor"]}).json()
+        again = http.get("/v1/batches", params={"provider": provider, "limit": 3, "after": first["next_cursor"]}).json()
         assert again == first and again["has_more"] is True
         # Other providers page normally, and a retrieve is untouched.
         other = http.get("/v1/batches", params={"provider": "openai", "limit": 3}).json()
-        second = http.get("/v1/batches", params={"provider": "openai", "limit": 3,
-                                                 "after": other["next_cursor"]}).json()
+        second = http.get(
+            "/v1/batches", params={"provider": "openai", "limit": 3, "after": other["next_cursor"]}
+        ).json()
         assert second["data"][0]["id"] != other["data"][0]["id"]
         assert http.get(batch_path(first["data"][0]["id"]), params={"provider": provider}).status_code == 200
 
@@ -721,11 +809,17 @@ def test_missing_provider_and_providers_without_keys(client: httpx.Client) -> No
     getKeysForBatchAndFileOps: "no keys found for provider: %v" with the error as
     error.error, no status (so 400)."""
     body = assert_gateway_error(client.get("/v1/batches"), 400)
-    assert body == {"is_bifrost_error": False, "status_code": 400,
-                    "error": {"message": "provider query parameter is required"}, "extra_fields": {}}
-    for provider, response in (("siliconflow", client.get("/v1/batches", params={"provider": "siliconflow"})),
-                               ("nope", client.get(batch_path("batch_x"), params={"provider": "nope"})),
-                               ("nope", client.post(batch_path("batch_x", "/cancel"), params={"provider": "nope"}))):
+    assert body == {
+        "is_bifrost_error": False,
+        "status_code": 400,
+        "error": {"message": "provider query parameter is required"},
+        "extra_fields": {},
+    }
+    for provider, response in (
+        ("siliconflow", client.get("/v1/batches", params={"provider": "siliconflow"})),
+        ("nope", client.get(batch_path("batch_x"), params={"provider": "nope"})),
+        ("nope", client.post(batch_path("batch_x", "/cancel"), params={"provider": "nope"})),
+    ):
         body = assert_gateway_error(response, 400)
         message = f"no keys found for provider: {provider}"
         assert body["is_bifrost_error"] is False and "status_code" not in body
@@ -744,15 +838,19 @@ def test_provider_without_a_batch_api_is_unsupported(client: httpx.Client) -> No
     ):
         body = assert_gateway_error(response, 400)
         provider = body["extra_fields"]["provider"]
-        assert body["error"] == {"code": "unsupported_operation",
-                                 "message": f"{request_type} is not supported by {provider} provider"}
+        assert body["error"] == {
+            "code": "unsupported_operation",
+            "message": f"{request_type} is not supported by {provider} provider",
+        }
         assert "status_code" not in body and body["is_bifrost_error"] is False
 
 
 @pytest.mark.parametrize("header", ["Authorization", "x-bf-vk", "x-api-key", "x-goog-api-key"])
 def test_auth(header: str) -> None:
-    with SimServer(frozen=True, start_time=START, api_key=KEY) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, api_key=KEY) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         params = {"provider": "openai"}
         body = assert_sim_error(http.get("/v1/batches", params=params), 401, "virtual_key_required")
         assert body["is_bifrost_error"] is True
@@ -763,8 +861,10 @@ def test_auth(header: str) -> None:
         assert response.status_code == 200
         assert_sim_error(http.get("/_sim/state"), 401, "virtual_key_required")
         assert http.get("/_sim/state", headers={header: right}).status_code == 200
-        for response in (http.get("/v1/batches", params=params, headers={header: right}),
-                         http.get("/v1/batches", params=params, headers={header: KEY + "x"})):
+        for response in (
+            http.get("/v1/batches", params=params, headers={header: right}),
+            http.get("/v1/batches", params=params, headers={header: KEY + "x"}),
+        ):
             assert KEY not in response.text
 
 
@@ -802,18 +902,28 @@ def test_cancel_live_openai_batch(sim: SimServer, client: httpx.Client) -> None:
 def test_cancel_live_anthropic_batch_counts_pending_as_canceled(sim: SimServer, client: httpx.Client) -> None:
     """anthropic/anthropic.go BatchCancel keeps object "message_batch" and copies only
     total/completed/failed; counts stay frozen until the batch has ended."""
-    batch_id = sim.world.add_batch("anthropic", total=1000, rate=10.0, start_delay=0.0,
-                                   failure_fraction=0.1, cancel_settle=3.0)
+    batch_id = sim.world.add_batch(
+        "anthropic", total=1000, rate=10.0, start_delay=0.0, failure_fraction=0.1, cancel_settle=3.0
+    )
     sim.clock.advance(40)
     answer = client.post(batch_path(batch_id, "/cancel"), params={"provider": "anthropic"}).json()
     assert {k: v for k, v in answer.items() if k != "extra_fields"} == {
-        "id": batch_id, "object": "message_batch", "status": "cancelling",
-        "request_counts": {"total": 1000, "completed": 0, "failed": 0}, "cancelling_at": int(START) + 40}
+        "id": batch_id,
+        "object": "message_batch",
+        "status": "cancelling",
+        "request_counts": {"total": 1000, "completed": 0, "failed": 0},
+        "cancelling_at": int(START) + 40,
+    }
     sim.clock.advance(10)  # work stops at the cancel: nothing more runs
     cancelled = retrieve(client, "anthropic", batch_id)
     assert (cancelled["status"], cancelled["processing_status"]) == ("ended", "ended")
-    assert cancelled["request_counts"] == {"total": 1000, "completed": 360, "failed": 40,
-                                           "succeeded": 360, "canceled": 600}
+    assert cancelled["request_counts"] == {
+        "total": 1000,
+        "completed": 360,
+        "failed": 40,
+        "succeeded": 360,
+        "canceled": 600,
+    }
     assert cancelled["cancelling_at"] == int(START) + 40 and cancelled["completed_at"] == int(START) + 43
 
 
@@ -829,32 +939,44 @@ def test_anthropic_cancelling_state(sim: SimServer, client: httpx.Client) -> Non
 def test_gemini_and_vertex_cancel_echo_the_id(sim: SimServer, provider: str) -> None:
     """gemini.go / vertex.go batchCancelByKey: the requested id, always "cancelling",
     cancelling_at = the gateway's clock, zero counts, no re-retrieve."""
-    with SimServer(frozen=True, start_time=START, providers=(provider,)) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=(provider,)) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         batch_id = server.world.add_batch(provider, total=100, rate=1.0, start_delay=0.0)
         server.clock.advance(20)
         body = http.post(batch_path(batch_id, "/cancel"), params={"provider": provider}).json()
         assert {k: v for k, v in body.items() if k != "extra_fields"} == {
-            "id": batch_id, "object": "batch", "status": "cancelling",
-            "request_counts": {"total": 0, "completed": 0, "failed": 0}, "cancelling_at": int(START) + 20}
+            "id": batch_id,
+            "object": "batch",
+            "status": "cancelling",
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "cancelling_at": int(START) + 20,
+        }
         assert_top_extra(body, provider, "batch_cancel")
         assert retrieve(http, provider, batch_id)["status"] == "cancelling"
 
 
-@pytest.mark.parametrize(("provider", "status", "error_type"), [
-    ("openai", 400, "invalid_request_error"),
-    ("anthropic", 409, "invalid_request_error"),
-    ("bedrock", 400, "ValidationException"),
-    ("gemini", 400, "FAILED_PRECONDITION"),
-    ("vertex", 400, "FAILED_PRECONDITION"),
-])
+@pytest.mark.parametrize(
+    ("provider", "status", "error_type"),
+    [
+        ("openai", 400, "invalid_request_error"),
+        ("anthropic", 409, "invalid_request_error"),
+        ("bedrock", 400, "ValidationException"),
+        ("gemini", 400, "FAILED_PRECONDITION"),
+        ("vertex", 400, "FAILED_PRECONDITION"),
+    ],
+)
 def test_cancel_of_a_finished_batch_is_refused(provider: str, status: int, error_type: str) -> None:
     """The provider's refusal passed up (utils.go HandleProviderAPIError): its status as
     status_code, is_bifrost_error false."""
-    with SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS) as server, \
-            httpx.Client(base_url=server.base_url) as http:
-        batch_id = server.world.add_batch(provider, total=10, rate=10.0, start_delay=0.0, finalize_for=0.0,
-                                          created_offset=-60)
+    with (
+        SimServer(frozen=True, start_time=START, providers=DEMO_PROVIDERS) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+        batch_id = server.world.add_batch(
+            provider, total=10, rate=10.0, start_delay=0.0, finalize_for=0.0, created_offset=-60
+        )
         response = http.post(batch_path(batch_id, "/cancel"), params={"provider": provider})
         body = assert_gateway_error(response, status)
         assert body["is_bifrost_error"] is False and body["error"]["type"] == error_type
@@ -887,8 +1009,11 @@ def test_status_and_rate_limit_faults(sim: SimServer, client: httpx.Client) -> N
     sim.faults.add(FaultRule("rate_limit", retry_after=2, times=1))
     response = client.get("/v1/batches", params=params)
     body = assert_gateway_error(response, 429)
-    assert body["error"] == {"type": "requests", "code": "rate_limit_exceeded",
-                             "message": "Rate limit reached for requests"}
+    assert body["error"] == {
+        "type": "requests",
+        "code": "rate_limit_exceeded",
+        "message": "Rate limit reached for requests",
+    }
     assert response.headers["Retry-After"] == "2"
     sim.faults.add(FaultRule("rate_limit", times=1))
     response = client.get("/v1/batches", params=params)
@@ -901,8 +1026,10 @@ def test_status_and_rate_limit_faults(sim: SimServer, client: httpx.Client) -> N
         assert ("error" in body["error"]) is (status >= 500)
     assert body["error"]["type"] == "request_timed_out" and body["is_bifrost_error"] is True
     sim.faults.add(FaultRule("status", status=502, times=1))
-    assert assert_gateway_error(client.get("/v1/batches", params=params), 502)["error"]["type"] == \
-        "provider_connection_failed"
+    assert (
+        assert_gateway_error(client.get("/v1/batches", params=params), 502)["error"]["type"]
+        == "provider_connection_failed"
+    )
     assert client.get("/v1/batches", params=params).status_code == 200
     assert sim.faults.fired() == 11
 
@@ -929,10 +1056,11 @@ def test_unsupported_fault(sim: SimServer, client: httpx.Client) -> None:
     is_bifrost_error false, code "unsupported_operation"; older gateways sent no code."""
     sim.faults.add(FaultRule("unsupported", times=1))
     body = assert_gateway_error(client.get("/v1/batches", params={"provider": "openai"}), 400)
-    assert body == {"is_bifrost_error": False,
-                    "error": {"code": "unsupported_operation",
-                              "message": "batch_list is not supported by openai provider"},
-                    "extra_fields": {"provider": "openai", "request_type": "batch_list"}}
+    assert body == {
+        "is_bifrost_error": False,
+        "error": {"code": "unsupported_operation", "message": "batch_list is not supported by openai provider"},
+        "extra_fields": {"provider": "openai", "request_type": "batch_list"},
+    }
     sim.faults.add(FaultRule("unsupported", legacy=True, times=1))
     body = assert_gateway_error(client.post(batch_path("batch_x", "/cancel"), params={"provider": "mistral"}), 400)
     assert body["error"] == {"message": "batch_cancel is not supported by mistral provider"}
@@ -1002,8 +1130,10 @@ def test_fault_filters_and_times(sim: SimServer, client: httpx.Client) -> None:
 
 def test_fault_probability_is_deterministic_by_seed() -> None:
     def pattern(seed: int) -> list[int]:
-        with SimServer(frozen=True, start_time=START, seed=seed) as server, \
-                httpx.Client(base_url=server.base_url) as http:
+        with (
+            SimServer(frozen=True, start_time=START, seed=seed) as server,
+            httpx.Client(base_url=server.base_url) as http,
+        ):
             server.faults.add(FaultRule("status", status=503, probability=0.5))
             return [http.get("/v1/batches", params={"provider": "gemini"}).status_code for _ in range(24)]
 
@@ -1032,8 +1162,7 @@ def test_control_endpoints(sim: SimServer, client: httpx.Client) -> None:
     assert client.delete("/_sim/faults").json() == {"removed": 1}
     assert client.get("/v1/batches", params=params).status_code == 200
     assert_sim_error(client.post("/_sim/faults", json={"kind": "nope"}), 400, "invalid_request_error")
-    assert_sim_error(client.post("/_sim/faults", json={"kind": "drop", "colour": "red"}), 400,
-                     "invalid_request_error")
+    assert_sim_error(client.post("/_sim/faults", json={"kind": "drop", "colour": "red"}), 400, "invalid_request_error")
     assert_sim_error(client.post("/_sim/faults", content=b"[1]"), 400, "invalid_request_error")
 
     batch_id = sim.world.add_batch("openai", total=100, rate=1.0, start_delay=0.0)
@@ -1106,14 +1235,20 @@ def test_quiet_unless_verbose(capfd: pytest.CaptureFixture[str]) -> None:
 def test_standalone_serve_prints_one_line_and_stops_cleanly_on_ctrl_c() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     # A child started from a backgrounded shell job inherits SIGINT ignored: restore it.
-    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from tui.sim import serve; raise SystemExit(serve(port=0, seed=3, speed=2.0))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, cwd=REPO)
+    code = (
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from tui.sim import serve; raise SystemExit(serve(port=0, seed=3, speed=2.0))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
+    )
     try:
         banner = proc.stdout.readline()
-        match = re.fullmatch(r"batchtop sim: Bifrost-compatible gateway on (http://127\.0\.0\.1:\d+) "
-                             r"\(seed 3, speed 2x, providers openai, anthropic, bedrock, gemini\)\n", banner)
+        match = re.fullmatch(
+            r"batchtop sim: Bifrost-compatible gateway on (http://127\.0\.0\.1:\d+) "
+            r"\(seed 3, speed 2x, providers openai, anthropic, bedrock, gemini\)\n",
+            banner,
+        )
         assert match, banner
         assert httpx.get(f"{match[1]}/v1/batches", params={"provider": "openai"}).status_code == 200
         proc.send_signal(signal.SIGINT)
@@ -1125,8 +1260,10 @@ def test_standalone_serve_prints_one_line_and_stops_cleanly_on_ctrl_c() -> None:
 
 
 def test_simulator_imports_only_the_standard_library() -> None:
-    code = ("import sys, tui.sim; print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "{'textual', 'rich', 'httpx', 'pydantic'} or m.startswith(('tui.api', 'tui.config'))))")
+    code = (
+        "import sys, tui.sim; print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'textual', 'rich', 'httpx', 'pydantic'} or m.startswith(('tui.api', 'tui.config'))))"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "[]"
@@ -1136,8 +1273,10 @@ def test_arrivals_bring_new_batches_as_time_passes() -> None:
     def ids(server: SimServer) -> list[str]:
         return [b["id"] for b in server.world.batches("openai")]
 
-    with SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as sim, \
-            SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as twin:
+    with (
+        SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as sim,
+        SimServer(seed=3, frozen=True, start_time=START, arrivals=600) as twin,
+    ):
         before = ids(sim)
         sim.clock.advance(3600)
         twin.clock.advance(3600)

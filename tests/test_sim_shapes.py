@@ -61,17 +61,26 @@ def test_fixtures_are_there() -> None:
 # -- putting a batch in a state -----------------------------------------------------------------
 
 # A provider-native state each converter does not know, for "paused_unknown".
-UNKNOWN_STATE = {"vertex": "JOB_STATE_PAUSED", "gemini": "BATCH_STATE_UNSPECIFIED",
-                 "bedrock": "Paused", "openai": "paused", "anthropic": "paused"}
+UNKNOWN_STATE = {
+    "vertex": "JOB_STATE_PAUSED",
+    "gemini": "BATCH_STATE_UNSPECIFIED",
+    "bedrock": "Paused",
+    "openai": "paused",
+    "anthropic": "paused",
+}
 
 
-def make_batch(server: SimServer, provider: str, state: str, *, offset: float = 0.0,
-               **overrides: object) -> str:
+def make_batch(server: SimServer, provider: str, state: str, *, offset: float = 0.0, **overrides: object) -> str:
     """Add a batch that is in ``state`` at the (frozen) clock's now, created around
     ``offset`` seconds from now."""
     world = server.world
-    plan: dict[str, object] = {"total": 1000, "rate": 10.0, "failure_fraction": 0.01,
-                               "finalize_for": 5.0, "cancel_settle": 5.0}
+    plan: dict[str, object] = {
+        "total": 1000,
+        "rate": 10.0,
+        "failure_fraction": 0.01,
+        "finalize_for": 5.0,
+        "cancel_settle": 5.0,
+    }
     done = {"total": 100, "rate": 10.0, "start_delay": 5.0, "finalize_for": 5.0}
     cancel_back: float | None = None
     if state == "validating":
@@ -83,14 +92,23 @@ def make_batch(server: SimServer, provider: str, state: str, *, offset: float = 
     elif state == "finalizing":
         plan.update(start_delay=0.0, finalize_for=1e6, created=offset - 110)
     elif state in ("completed", "completed_with_failures", "all_failed"):
-        plan.update(done, created=offset - 1000,
-                    failure_fraction={"completed": 0.0, "completed_with_failures": 0.1,
-                                      "all_failed": 1.0}[state])
+        plan.update(
+            done,
+            created=offset - 1000,
+            failure_fraction={"completed": 0.0, "completed_with_failures": 0.1, "all_failed": 1.0}[state],
+        )
     elif state == "failed_validation":
         plan.update(outcome="failed", start_delay=5.0, created=offset - 1000)
     elif state == "expired":
-        plan.update(outcome="expired", total=100, rate=1.0, start_delay=5.0, window=55.0,
-                    failure_fraction=0.0, created=offset - 1000)
+        plan.update(
+            outcome="expired",
+            total=100,
+            rate=1.0,
+            start_delay=5.0,
+            window=55.0,
+            failure_fraction=0.0,
+            created=offset - 1000,
+        )
     elif state == "cancelling":
         plan.update(start_delay=0.0, cancel_settle=1e7, created=offset - 30)
         cancel_back = 0.0
@@ -173,10 +191,13 @@ def decoded_cursor(encoded: str) -> dict | None:
 def test_retrieve_fixture(path: Path) -> None:
     fixture = load(path)
     provider, body = fixture["provider"], fixture["body"]
-    with SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server, \
-            httpx.Client(base_url=server.base_url) as http:
-        batch_id = make_batch(server, provider, fixture["sim_state"],
-                              **overrides_for(provider, fixture["sim_state"], body))
+    with (
+        SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
+        batch_id = make_batch(
+            server, provider, fixture["sim_state"], **overrides_for(provider, fixture["sim_state"], body)
+        )
         response = http.get(path_of(batch_id), params={"provider": provider})
         assert response.status_code == fixture["http_status"]
         assert_same_fields(response.json(), body, path.stem)
@@ -186,8 +207,10 @@ def test_retrieve_fixture(path: Path) -> None:
 def test_cancel_fixture(path: Path) -> None:
     fixture = load(path)
     provider, body = fixture["provider"], fixture["body"]
-    with SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server, \
-            httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         # The answer to cancelling a running batch; the fixture's sim_state is the state the
         # batch is left in.
         assert fixture["sim_state"] in ("cancelling", "cancelled")
@@ -206,21 +229,34 @@ def test_list_fixture(path: Path) -> None:
     hop = decoded_cursor(body["next_cursor"]) if "next_cursor" in body else None
     multi_key = hop is not None and hop.get("i", 0) > 0 and hop.get("c") == ""
     keys = int(hop["i"]) + 1 if multi_key else 1  # type: ignore[index]
-    with SimServer(frozen=True, start_time=START, providers=(provider,), batches_per_provider=0,
-                   keys={provider: keys}) as server, httpx.Client(base_url=server.base_url) as http:
+    with (
+        SimServer(
+            frozen=True, start_time=START, providers=(provider,), batches_per_provider=0, keys={provider: keys}
+        ) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):
         page_key = keys - 2 if multi_key else 0  # the key this page comes from
         ids = []
         for index, item in enumerate(items):
             state = fixture["sim_state"] if index == 0 and fixture["sim_state"] else item_state(provider, item)
-            ids.append(make_batch(server, provider, state, offset=-10_000.0 * index, key=page_key,
-                                  **overrides_for(provider, state, item)))
+            ids.append(
+                make_batch(
+                    server,
+                    provider,
+                    state,
+                    offset=-10_000.0 * index,
+                    key=page_key,
+                    **overrides_for(provider, state, item),
+                )
+            )
         params: dict[str, object] = {"provider": provider, "limit": max(len(items), 1)}
         if multi_key:
             # Another key after this one holds a batch, and this page is its key's last:
             # BuildNextCursor hands on to key i+1 with an empty native cursor.
             make_batch(server, provider, "completed", offset=-1e6, key=keys - 1)
-            params["after"] = base64.urlsafe_b64encode(json.dumps(
-                {"v": 1, "i": page_key, "c": ""}, separators=(",", ":")).encode()).decode()
+            params["after"] = base64.urlsafe_b64encode(
+                json.dumps({"v": 1, "i": page_key, "c": ""}, separators=(",", ":")).encode()
+            ).decode()
         elif body.get("has_more"):
             # One more batch than the page holds, so the provider has another page.
             make_batch(server, provider, "completed", offset=-1e6)
@@ -245,10 +281,11 @@ def test_list_fixture(path: Path) -> None:
 # -- errors --------------------------------------------------------------------------------
 
 
-def _answer(make: Callable[[SimServer, httpx.Client], httpx.Response],
-            **server_options: object) -> httpx.Response:
-    with SimServer(frozen=True, start_time=START, **server_options) as server, \
-            httpx.Client(base_url=server.base_url) as http:  # type: ignore[arg-type]
+def _answer(make: Callable[[SimServer, httpx.Client], httpx.Response], **server_options: object) -> httpx.Response:
+    with (
+        SimServer(frozen=True, start_time=START, **server_options) as server,
+        httpx.Client(base_url=server.base_url) as http,
+    ):  # type: ignore[arg-type]
         return make(server, http)
 
 
@@ -256,24 +293,24 @@ def _with_fault(rule: FaultRule, provider: str) -> Callable[[SimServer, httpx.Cl
     def make(server: SimServer, http: httpx.Client) -> httpx.Response:
         server.faults.add(rule)
         return http.get("/v1/batches", params={"provider": provider})
+
     return make
 
 
 ERROR_SCENARIOS: dict[str, Callable[[dict], httpx.Response]] = {
     # NewUnsupportedOperationError, new and old (no code).
     "error_unsupported": lambda f: _answer(_with_fault(FaultRule("unsupported"), f["provider"])),
-    "error_unsupported_old": lambda f: _answer(_with_fault(FaultRule("unsupported", legacy=True),
-                                                           f["provider"])),
+    "error_unsupported_old": lambda f: _answer(_with_fault(FaultRule("unsupported", legacy=True), f["provider"])),
     # inference.go: no ?provider=.
     "error_missing_provider": lambda f: _answer(lambda s, h: h.get("/v1/batches")),
     # A truncated serial cursor with two keys (with one, it would be taken as native).
     "error_invalid_cursor": lambda f: _answer(
-        lambda s, h: h.get("/v1/batches", params={"provider": f["provider"],
-                                                  "after": "eyJ2IjoxLCJpIjowLCJjIjoi"}),
-        providers=(f["provider"],), keys={f["provider"]: 2}),
+        lambda s, h: h.get("/v1/batches", params={"provider": f["provider"], "after": "eyJ2IjoxLCJpIjowLCJjIjoi"}),
+        providers=(f["provider"],),
+        keys={f["provider"]: 2},
+    ),
     "error_rate_limited": lambda f: _answer(_with_fault(FaultRule("rate_limit"), f["provider"])),
-    "error_upstream_cause": lambda f: _answer(_with_fault(FaultRule("status", status=f["http_status"]),
-                                                          f["provider"])),
+    "error_upstream_cause": lambda f: _answer(_with_fault(FaultRule("status", status=f["http_status"]), f["provider"])),
 }
 
 
@@ -292,6 +329,10 @@ def test_error_fixture(path: Path) -> None:
     assert ours["is_bifrost_error"] == theirs["is_bifrost_error"]
     if "code" in theirs["error"]:
         assert ours["error"]["code"] == theirs["error"]["code"]
-    if "message" in theirs["error"] and path.stem in ("error_unsupported", "error_unsupported_old",
-                                                        "error_missing_provider", "error_invalid_cursor"):
+    if "message" in theirs["error"] and path.stem in (
+        "error_unsupported",
+        "error_unsupported_old",
+        "error_missing_provider",
+        "error_invalid_cursor",
+    ):
         assert ours["error"]["message"] == theirs["error"]["message"]

@@ -61,8 +61,7 @@ class BatchListing:
         """One line on why the listing is not complete, or None when it is; ``named``
         starts it with the provider ("anthropic: …")."""
         if self.repeated:
-            text = (f"the gateway returned only the newest {len(self.batches)} batches "
-                    "(its next page repeats the first)")
+            text = f"the gateway returned only the newest {len(self.batches)} batches (its next page repeats the first)"
         elif self.truncated:
             text = f"only the newest {len(self.batches)} batches listed (stopped after {self.pages} pages)"
         else:
@@ -86,7 +85,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
             return None
         if when.tzinfo is None:
             # asctime dates and "-0000" carry no zone; HTTP dates are always UTC.
-            when = when.replace(tzinfo=datetime.timezone.utc)
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
     if seconds != seconds or seconds < 0:  # NaN or in the past
         return 0.0
@@ -167,9 +166,7 @@ class BifrostClient:
         body = await self._request("GET", "/v1/batches", provider, params)
         return _parse_page(body, provider)
 
-    async def list_batches(
-        self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP
-    ) -> BatchListing:
+    async def list_batches(self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP) -> BatchListing:
         """Every batch of ``provider``, newest first, following ``next_cursor`` page by page.
 
         Bifrost walks a provider's keys one after another (core/providers/utils/pagination.go
@@ -211,16 +208,12 @@ class BifrostClient:
 
     async def cancel(self, provider: str, batch_id: str) -> Batch:
         """Ask the gateway to cancel; returns the batch as the gateway reports it after."""
-        body = await self._request(
-            "POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider}
-        )
+        body = await self._request("POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider})
         return _parse_batch(body, provider)
 
     # -- transport -------------------------------------------------------------------
 
-    async def _request(
-        self, method: str, path: str, provider: str, params: dict[str, Any]
-    ) -> Any:
+    async def _request(self, method: str, path: str, provider: str, params: dict[str, Any]) -> Any:
         """One call: returns the decoded JSON body of a 2xx answer or raises GatewayError."""
         where = f"{method} {path}"
         try:
@@ -253,8 +246,9 @@ class BifrostClient:
         sent: bool | None = None
         if isinstance(exc, TimeoutError):
             kind, short = GatewayTimeout, "gateway too slow"
-            message = (f"gateway too slow: no complete answer to {where} in "
-                       f"{self._connect_timeout + self._timeout * 3:g}s")
+            message = (
+                f"gateway too slow: no complete answer to {where} in {self._connect_timeout + self._timeout * 3:g}s"
+            )
         elif isinstance(exc, httpx.TimeoutException):
             connect = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             phase = "connect" if connect else "read"
@@ -269,9 +263,7 @@ class BifrostClient:
             message, short = f"gateway request failed: {_reason(exc)}", "request failed"
         return kind(message, provider=provider, short=short, sent=sent)
 
-    async def _read_capped(
-        self, chunks: AsyncIterator[bytes], response: httpx.Response, provider: str
-    ) -> bytes:
+    async def _read_capped(self, chunks: AsyncIterator[bytes], response: httpx.Response, provider: str) -> bytes:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_body_bytes:
             raise _oversized(int(declared), self._max_body_bytes, provider)
@@ -323,9 +315,7 @@ def _connect_message(base_url: str, exc: httpx.ConnectError) -> tuple[str, str]:
     return f"gateway unreachable at {base_url}: {reason}", "gateway unreachable"
 
 
-def _http_error(
-    status: int, raw: bytes, headers: httpx.Headers, provider: str
-) -> GatewayHTTPError:
+def _http_error(status: int, raw: bytes, headers: httpx.Headers, provider: str) -> GatewayHTTPError:
     retry_after = parse_retry_after(headers.get("retry-after"))
     body: GatewayErrorBody | None = None
     try:

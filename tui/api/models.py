@@ -23,9 +23,7 @@ from tui.api.providers import ProviderTraits, traits
 LIVE_STATUSES = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 # core/schemas/batch.go: BatchStatusEnded is Anthropic's; BatchStatusDeleted (Gemini, Vertex)
 # arrives from their delete call, and a deleted batch never runs again.
-FINISHED_STATUSES = frozenset(
-    {"completed", "failed", "expired", "cancelled", "canceled", "ended", "deleted"}
-)
+FINISHED_STATUSES = frozenset({"completed", "failed", "expired", "cancelled", "canceled", "ended", "deleted"})
 KNOWN_STATUSES = LIVE_STATUSES | FINISHED_STATUSES
 
 
@@ -129,8 +127,13 @@ class RequestCounts(_Lenient):
     def known(self) -> bool:
         """False when the gateway carries no counts (Bedrock and Gemini list items: all zero)."""
         values = (
-            self.total, self.completed, self.failed, self.succeeded_sent,
-            self.expired, self.canceled, self.pending_sent,
+            self.total,
+            self.completed,
+            self.failed,
+            self.succeeded_sent,
+            self.expired,
+            self.canceled,
+            self.pending_sent,
         )
         return any(v for v in values)
 
@@ -174,8 +177,9 @@ class RequestCounts(_Lenient):
         """Requests that will not run any more: succeeded, failed, canceled, expired."""
         if not self.known:
             return None
-        processed = (self.completed or 0) if self._completed_counts_failures else (
-            (self.completed or 0) + (self.failed or 0))
+        processed = (
+            (self.completed or 0) if self._completed_counts_failures else ((self.completed or 0) + (self.failed or 0))
+        )
         return processed + (self.canceled or 0) + (self.expired or 0)
 
     @property
@@ -281,8 +285,16 @@ def _counts(value: Any) -> Any:
 
 
 TIMESTAMP_FIELDS = (
-    "created_at", "in_progress_at", "finalizing_at", "completed_at", "failed_at",
-    "expired_at", "cancelling_at", "cancelled_at", "expires_at", "archived_at",
+    "created_at",
+    "in_progress_at",
+    "finalizing_at",
+    "completed_at",
+    "failed_at",
+    "expired_at",
+    "cancelling_at",
+    "cancelled_at",
+    "expires_at",
+    "archived_at",
 )
 
 
@@ -352,9 +364,7 @@ class Batch(_Lenient):
         merged = {**earlier._raw, **self._raw}
         # A batch that has just finished must not wear its last live counts: they would be
         # taken as final. Unknown until fetched is the truth.
-        if not self.request_counts.known and earlier.request_counts.known and (
-            earlier.finished or not self.finished
-        ):
+        if not self.request_counts.known and earlier.request_counts.known and (earlier.finished or not self.finished):
             merged["request_counts"] = earlier._raw.get("request_counts")
         # List items carry extra_fields of their own with little in them (latency only, 0
         # for Bedrock/Gemini/Vertex: core/schemas/bifrost.go PopulateExtraFields fills the
@@ -433,11 +443,7 @@ class Batch(_Lenient):
 
     @property
     def finished_at(self) -> int | None:
-        return (
-            self.completed_at or self.failed_at or self.expired_at or self.cancelled_at
-            if self.finished
-            else None
-        )
+        return self.completed_at or self.failed_at or self.expired_at or self.cancelled_at if self.finished else None
 
     def as_wire(self) -> dict[str, Any]:
         """The object as the gateway sent it, with ``provider`` and derived counts added."""

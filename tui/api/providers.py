@@ -62,8 +62,7 @@ _TRAITS: dict[str, ProviderTraits] = {
         list_has_counts=False,
         pages_with_after=False,
         source="core/providers/bedrock/bedrock.go",
-        why="Bedrock writes a job's counts (its output manifest) only when the job ends; "
-            "lists carry none.",
+        why="Bedrock writes a job's counts (its output manifest) only when the job ends; lists carry none.",
     ),
     # core/providers/gemini/gemini.go batchRetrieveByKey: completed = requestCount -
     # pendingRequestCount, failed = completed - successfulRequestCount, succeeded and pending
@@ -74,8 +73,7 @@ _TRAITS: dict[str, ProviderTraits] = {
         list_has_counts=False,
         pages_with_after=False,
         source="core/providers/gemini/gemini.go",
-        why="Gemini's completed counts failures too (succeeded = completed - failed); "
-            "lists carry no counts.",
+        why="Gemini's completed counts failures too (succeeded = completed - failed); lists carry no counts.",
     ),
     # core/providers/vertex (vertexBatchJobToBifrost): total = successful + failed +
     # incomplete, completed = successful, failed = failed; display_name; reads After.
@@ -91,9 +89,29 @@ _TRAITS: dict[str, ProviderTraits] = {
 # name is accepted too (deployments name custom providers) and read with OpenAI defaults.
 KNOWN_PROVIDERS: frozenset[str] = frozenset(
     {
-        "openai", "azure", "anthropic", "bedrock", "cohere", "vertex", "vllm", "mistral",
-        "ollama", "groq", "sgl", "parasail", "perplexity", "replicate", "cerebras", "gemini",
-        "openrouter", "elevenlabs", "huggingface", "nebius", "xai", "runway", "fireworks",
+        "openai",
+        "azure",
+        "anthropic",
+        "bedrock",
+        "cohere",
+        "vertex",
+        "vllm",
+        "mistral",
+        "ollama",
+        "groq",
+        "sgl",
+        "parasail",
+        "perplexity",
+        "replicate",
+        "cerebras",
+        "gemini",
+        "openrouter",
+        "elevenlabs",
+        "huggingface",
+        "nebius",
+        "xai",
+        "runway",
+        "fireworks",
         "gigachat",
     }
 )
@@ -105,8 +123,9 @@ def traits(provider: str) -> ProviderTraits:
     found = _TRAITS.get(name)
     if found is not None:
         return found
-    return ProviderTraits(name, known=name in KNOWN_PROVIDERS,
-                          why="Read as OpenAI-shaped: counts move as requests finish.")
+    return ProviderTraits(
+        name, known=name in KNOWN_PROVIDERS, why="Read as OpenAI-shaped: counts move as requests finish."
+    )
 
 
 def is_known(provider: str) -> bool:

@@ -57,13 +57,23 @@ class CancelPlan:
         return given == self.expected
 
 
-def plan_cancel(batches: Iterable[Batch], *, read_only: bool, protected: bool) -> CancelPlan:
-    """The one rule: which of ``batches`` a cancel would send, and which confirmation it needs."""
+def plan_cancel(
+    batches: Iterable[Batch], *, read_only: bool, protected: bool, unavailable: Iterable[Batch] = ()
+) -> CancelPlan:
+    """The one rule: which of ``batches`` a cancel would send, and which confirmation it needs.
+
+    ``unavailable`` are batches the caller knows cannot be sent although they look live (the
+    board's: gone from the gateway, a cancel already on its way): left out like finished ones.
+    """
     if read_only:
         return CancelPlan(refusal=READ_ONLY_REFUSAL)
     seen: set[tuple[str, str]] = set()
     to_cancel: list[Batch] = []
     skipped: list[Batch] = []
+    for batch in unavailable:
+        if batch.key not in seen:
+            seen.add(batch.key)
+            skipped.append(batch)
     for batch in batches:
         if batch.key in seen:
             continue

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 from tui.cancel.outcome import Outcome
-from tui.cancel.policy import may_cancel as cancellable  # noqa: F401  (the board's import, until it uses the policy)
 from tui.text.cancel_words import sent_words
 
 if TYPE_CHECKING:

@@ -52,8 +52,7 @@ def _key_from_env(variable: str, profile_name: str) -> str:
     value = os.environ.get(variable)
     if not value:
         raise ConfigError(
-            f"config error: environment variable {variable} (api_key_env of profile "
-            f"'{profile_name}') is not set"
+            f"config error: environment variable {variable} (api_key_env of profile '{profile_name}') is not set"
         )
     return value
 

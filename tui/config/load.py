@@ -89,41 +89,30 @@ def parse_config(text: str, path: Path) -> ConfigFile:
             "a table of profiles, each written as [profiles.NAME]"
         )
     base_dir = path.absolute().parent
-    profiles = {
-        name: _validate_profile(name, fields, path, lines, base_dir)
-        for name, fields in raw_profiles.items()
-    }
+    profiles = {name: _validate_profile(name, fields, path, lines, base_dir) for name, fields in raw_profiles.items()}
 
     default = data.get("default_profile")
     if default is not None:
         where = _where(path, lines.top_level("default_profile"))
         if not isinstance(default, str):
             raise ConfigError(
-                f"config error: {where}: default_profile must be a profile name in quotes "
-                f"(got {shown(default)})"
+                f"config error: {where}: default_profile must be a profile name in quotes (got {shown(default)})"
             )
         if default not in profiles:
             listing = ConfigFile(path, profiles).describe_profiles()
             raise ConfigError(
-                f"config error: {where}: default_profile {shown(default)} names no profile "
-                f"in this file ({listing})"
+                f"config error: {where}: default_profile {shown(default)} names no profile in this file ({listing})"
             )
     return ConfigFile(path=path, profiles=profiles, default_profile=default)
 
 
-def _validate_profile(
-    name: str, fields: object, path: Path, lines: _LineFinder, base_dir: Path
-) -> Profile:
+def _validate_profile(name: str, fields: object, path: Path, lines: _LineFinder, base_dir: Path) -> Profile:
     header_line = lines.profile_header(name)
     if not is_valid_profile_name(name):
-        raise ConfigError(
-            f"config error: {_where(path, header_line)}: profile name {shown(name)} "
-            f"{PROFILE_NAME_RULE}"
-        )
+        raise ConfigError(f"config error: {_where(path, header_line)}: profile name {shown(name)} {PROFILE_NAME_RULE}")
     if not isinstance(fields, dict):
         raise ConfigError(
-            f"config error: {_where(path, header_line)}: profile '{name}' must be a table, "
-            f"written as [profiles.{name}]"
+            f"config error: {_where(path, header_line)}: profile '{name}' must be a table, written as [profiles.{name}]"
         )
     try:
         return Profile.model_validate(fields, context={"base_dir": base_dir})
@@ -132,9 +121,7 @@ def _validate_profile(
         line = header_line
         if problem.kind != "missing":
             line = lines.profile_field(name, problem.key) or header_line
-        raise ConfigError(
-            f"config error: {_where(path, line)}, profile '{name}'{problem.after_profile()}"
-        ) from None
+        raise ConfigError(f"config error: {_where(path, line)}, profile '{name}'{problem.after_profile()}") from None
 
 
 def _where(path: Path, line: int | None) -> str:
@@ -145,10 +132,7 @@ def _toml_error_message(path: Path, error: tomllib.TOMLDecodeError) -> str:
     reason = str(error)
     match = _TOML_POSITION.match(reason)
     if match:
-        return (
-            f"config error: {path} line {match['line']}, column {match['column']}: "
-            f"{match['reason']}"
-        )
+        return f"config error: {path} line {match['line']}, column {match['column']}: {match['reason']}"
     if reason.endswith(_AT_END):
         return f"config error: {path} at the end of the file: {reason.removesuffix(_AT_END)}"
     return f"config error: {path}: {reason}"

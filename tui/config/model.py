@@ -72,8 +72,7 @@ def unknown_provider_warning(name: str) -> str:
     set (Bifrost keeps adding them; deployments name custom ones), so this is a warning."""
     suggestion = did_you_mean(name, KNOWN_PROVIDERS)
     hint = f" ({suggestion})" if suggestion else ""
-    return (f"provider {shown(name)} is not one batchtop knows{hint}; "
-            "its batches are read as OpenAI-shaped")
+    return f"provider {shown(name)} is not one batchtop knows{hint}; its batches are read as OpenAI-shaped"
 
 
 class Profile(BaseModel):
@@ -87,9 +86,7 @@ class Profile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    base_url: str = Field(
-        description="The gateway's base URL (http or https, with a host); a trailing / is dropped."
-    )
+    base_url: str = Field(description="The gateway's base URL (http or https, with a host); a trailing / is dropped.")
     providers: list[str] = Field(
         description=(
             "Bifrost providers to poll: the batch API needs a provider on every call. "
@@ -100,9 +97,7 @@ class Profile(BaseModel):
     read_only: StrictFlag = Field(
         default=False, description="Hide every way to cancel: for watching production safely."
     )
-    protected: StrictFlag = Field(
-        default=False, description="Ask for a typed confirmation on every cancel."
-    )
+    protected: StrictFlag = Field(default=False, description="Ask for a typed confirmation on every cancel.")
     verify_tls: StrictFlag = Field(default=True, description="Check the gateway's TLS certificate.")
     ca_bundle: Path | None = Field(
         default=None,
@@ -119,9 +114,7 @@ class Profile(BaseModel):
         default="authorization",
         description="Header carrying the key: 'authorization' sends 'Bearer <key>'.",
     )
-    api_key_env: str | None = Field(
-        default=None, description="Environment variable holding the key (first priority)."
-    )
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the key (first priority).")
     api_key_cmd: list[str] | None = Field(
         default=None,
         description=(
@@ -131,14 +124,9 @@ class Profile(BaseModel):
     )
     api_key: SecretStr | None = Field(
         default=None,
-        description=(
-            "The key itself (last priority); accepted only while the file is readable by "
-            "its owner alone."
-        ),
+        description=("The key itself (last priority); accepted only while the file is readable by its owner alone."),
     )
-    timeout: PositiveSeconds = Field(
-        default=10.0, description="Connect and read timeout, in seconds."
-    )
+    timeout: PositiveSeconds = Field(default=10.0, description="Connect and read timeout, in seconds.")
 
     @field_validator("base_url")
     @classmethod
@@ -181,8 +169,7 @@ class Profile(BaseModel):
 
     def provider_warnings(self) -> list[str]:
         """One line per provider batchtop knows nothing about (accepted, read OpenAI-shaped)."""
-        return [unknown_provider_warning(name) for name in self.providers
-                if name not in KNOWN_PROVIDERS]
+        return [unknown_provider_warning(name) for name in self.providers if name not in KNOWN_PROVIDERS]
 
     @field_validator("ca_bundle")
     @classmethod

@@ -55,9 +55,7 @@ class ProfileOverrides:
         return fields
 
 
-def select_profile(
-    config: ConfigFile, name: str | None, overrides: ProfileOverrides
-) -> tuple[str, Profile]:
+def select_profile(config: ConfigFile, name: str | None, overrides: ProfileOverrides) -> tuple[str, Profile]:
     """The profile to use and its name, with ``overrides`` applied.
 
     Without ``name``: the file's default_profile, else its only profile, else a profile
@@ -91,9 +89,7 @@ def select_profile(
 
 def _command_line_profile(overrides: ProfileOverrides) -> Profile:
     if not overrides.providers:
-        raise ConfigError(
-            "config error: --base-url needs the providers to watch: pass --provider at least once"
-        )
+        raise ConfigError("config error: --base-url needs the providers to watch: pass --provider at least once")
     return _validated(overrides.profile_fields(), COMMAND_LINE_PROFILE)
 
 

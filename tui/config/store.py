@@ -104,8 +104,7 @@ def _check_fields(path: Path, name: str, values: dict[str, object]) -> None:
         Profile.model_validate(values, context={"base_dir": path.absolute().parent})
     except ValidationError as error:
         raise ConfigError(
-            f"config error: {path}, profile '{name}'{first_problem(error).after_profile()} "
-            "(nothing was written)"
+            f"config error: {path}, profile '{name}'{first_problem(error).after_profile()} (nothing was written)"
         ) from None
 
 
@@ -115,9 +114,7 @@ def _refuse_inline_key_in_shared_file(path: Path) -> None:
     except FileNotFoundError:
         return  # created with mode 0600
     except OSError as error:
-        raise ConfigError(
-            f"config error: cannot check who may read {path}: {error.strerror}"
-        ) from None
+        raise ConfigError(f"config error: cannot check who may read {path}: {error.strerror}") from None
     if mode & 0o077:
         raise ConfigError(
             f"config error: refusing to write an inline api_key to {path}: the file is readable "

@@ -14,9 +14,7 @@ from tui.config.errors import ConfigError
 from tui.config.model import Profile
 
 
-def check_transport(
-    profile: Profile, *, profile_name: str, allow_insecure_http_flag: bool = False
-) -> None:
+def check_transport(profile: Profile, *, profile_name: str, allow_insecure_http_flag: bool = False) -> None:
     """Raise ConfigError if ``profile`` would send its key over plain http to another host."""
     parts = urlsplit(profile.base_url)
     if parts.scheme.lower() != "http" or profile.allow_insecure_http or allow_insecure_http_flag:

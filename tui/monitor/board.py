@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tui.api import Batch
 from tui.monitor.history import ProgressHistory
 from tui.monitor.totals import Totals
+from tui.text.cancel_words import CANCEL_STATE_WORDS
 
 if TYPE_CHECKING:
     from tui.monitor.poller import ProviderPoll
@@ -35,10 +36,16 @@ class SortOrder(Enum):
 
 
 class CancelState(Enum):
-    SENDING = "cancelling…"
-    ACCEPTED = "cancel accepted"
-    REFUSED = "cancel refused"
-    FAILED = "cancel failed"
+    """A row's cancel: on its way, or how it ended (the values of tui.cancel.outcome.Outcome)."""
+
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+    @property
+    def words(self) -> str:
+        return CANCEL_STATE_WORDS[self.value]
 
 
 @dataclass

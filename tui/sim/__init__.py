@@ -11,5 +11,14 @@ from tui.sim.plans import BatchPlan
 from tui.sim.server import DEFAULT_PROVIDERS, DEMO_PROVIDERS, SimServer, serve
 from tui.sim.world import SimWorld
 
-__all__ = ["DEFAULT_PROVIDERS", "DEMO_PROVIDERS", "BatchPlan", "FaultInjector", "FaultRule", "SimClock",
-           "SimServer", "SimWorld", "serve"]
+__all__ = [
+    "DEFAULT_PROVIDERS",
+    "DEMO_PROVIDERS",
+    "BatchPlan",
+    "FaultInjector",
+    "FaultRule",
+    "SimClock",
+    "SimServer",
+    "SimWorld",
+    "serve",
+]

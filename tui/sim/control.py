@@ -66,10 +66,14 @@ def _clock(sim: SimServer, body: bytes) -> Reply:
 def _state(sim: SimServer) -> dict[str, object]:
     now = sim.clock.now()
     return {
-        "now": now, "speed": sim.clock.speed, "frozen": sim.clock.frozen, "seed": sim.seed,
+        "now": now,
+        "speed": sim.clock.speed,
+        "frozen": sim.clock.frozen,
+        "seed": sim.seed,
         "providers": sim.world.summary(now),
         "faults": [{"id": rule_id, **asdict(rule)} for rule_id, rule in sim.faults.active()],
-        "faults_fired": sim.faults.fired(), "requests": sim.request_count,
+        "faults_fired": sim.faults.fired(),
+        "requests": sim.request_count,
     }
 
 

@@ -12,22 +12,24 @@ import random
 import threading
 from dataclasses import dataclass
 
-FAULT_KINDS = frozenset({
-    "latency",         # wait ``delay`` real seconds, then answer normally
-    "status",          # answer ``status`` in the gateway's error shape
-    "rate_limit",      # answer 429, with Retry-After when ``retry_after`` is set
-    "malformed_json",  # 200 with a truncated JSON body
-    "wrong_shape",     # 200 with valid JSON of the wrong shape
-    "drop",            # close the connection without answering (request never processed)
-    "reset",           # process, send half the body, then reset the connection
-    "trickle",         # process, then send the body at ``rate`` bytes per second
-    "oversized",       # process, then pad the body to about ``size`` bytes
-    "unsupported",     # 400 unsupported_operation for the request's provider (``legacy``: no code)
-    "ignore_after",    # the list ignores ``after`` and answers page 1 again, with the same
-                       # next_cursor: real Bifrost does this for anthropic, bedrock and gemini,
-                       # whose BatchList reads AfterID/PageToken, which /v1/batches never fills
-                       # (anthropic.go, bedrock.go, gemini.go BatchList; inference.go batchList)
-})
+FAULT_KINDS = frozenset(
+    {
+        "latency",  # wait ``delay`` real seconds, then answer normally
+        "status",  # answer ``status`` in the gateway's error shape
+        "rate_limit",  # answer 429, with Retry-After when ``retry_after`` is set
+        "malformed_json",  # 200 with a truncated JSON body
+        "wrong_shape",  # 200 with valid JSON of the wrong shape
+        "drop",  # close the connection without answering (request never processed)
+        "reset",  # process, send half the body, then reset the connection
+        "trickle",  # process, then send the body at ``rate`` bytes per second
+        "oversized",  # process, then pad the body to about ``size`` bytes
+        "unsupported",  # 400 unsupported_operation for the request's provider (``legacy``: no code)
+        "ignore_after",  # the list ignores ``after`` and answers page 1 again, with the same
+        # next_cursor: real Bifrost does this for anthropic, bedrock and gemini,
+        # whose BatchList reads AfterID/PageToken, which /v1/batches never fills
+        # (anthropic.go, bedrock.go, gemini.go BatchList; inference.go batchList)
+    }
+)
 
 
 @dataclass
@@ -66,9 +68,11 @@ class FaultRule:
     def matches(self, method: str, path: str, provider: str | None) -> bool:
         if self.kind == "ignore_after" and not (method == "GET" and path.rstrip("/") == "/v1/batches"):
             return False  # only a list call has an ``after`` to ignore
-        return ((self.provider is None or self.provider == provider)
-                and (self.path is None or path.startswith(self.path))
-                and (self.method is None or self.method == method))
+        return (
+            (self.provider is None or self.provider == provider)
+            and (self.path is None or path.startswith(self.path))
+            and (self.method is None or self.method == method)
+        )
 
 
 class FaultInjector:
@@ -77,8 +81,8 @@ class FaultInjector:
     def __init__(self, seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._rules: dict[int, FaultRule] = {}   # insertion order = matching order
-        self._left: dict[int, int | None] = {}   # remaining firings per rule
+        self._rules: dict[int, FaultRule] = {}  # insertion order = matching order
+        self._left: dict[int, int | None] = {}  # remaining firings per rule
         self._next_id = 1
         self._fired = 0
 
@@ -98,8 +102,7 @@ class FaultInjector:
     def remove(self, rule: FaultRule | int) -> bool:
         """Remove a rule, given as the object added or its id; False if it was not active."""
         with self._lock:
-            rule_id = rule if isinstance(rule, int) else next(
-                (i for i, r in self._rules.items() if r is rule), None)
+            rule_id = rule if isinstance(rule, int) else next((i for i, r in self._rules.items() if r is rule), None)
             if rule_id not in self._rules:
                 return False
             del self._rules[rule_id], self._left[rule_id]
@@ -131,8 +134,7 @@ class FaultInjector:
         """Whether an ``ignore_after`` rule fires for this list call (counted as fired)."""
         return self._pick(method, path, provider, ignore_after=True) is not None
 
-    def _pick(self, method: str, path: str, provider: str | None, *,
-              ignore_after: bool) -> FaultRule | None:
+    def _pick(self, method: str, path: str, provider: str | None, *, ignore_after: bool) -> FaultRule | None:
         with self._lock:
             for rule_id, rule in self._rules.items():
                 if (rule.kind == "ignore_after") != ignore_after:

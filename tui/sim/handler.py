@@ -108,16 +108,16 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._send(reply, fault)
         self._log_access(method, reply.status, started, fault)
 
-    def _gateway_reply(self, route: Route | None, provider: str | None,
-                       query: dict[str, list[str]], ignore_after: bool = False) -> Reply:
+    def _gateway_reply(
+        self, route: Route | None, provider: str | None, query: dict[str, list[str]], ignore_after: bool = False
+    ) -> Reply:
         if route is None:
             return no_route()
         world = self.server.sim.world
         problem = provider_problem(world, provider, route.request_type)
         if problem is not None:
             return problem
-        return answer(world, route, provider or "", query, self.server.sim.page_size,
-                      ignore_after=ignore_after)
+        return answer(world, route, provider or "", query, self.server.sim.page_size, ignore_after=ignore_after)
 
     def _read_body(self) -> bytes:
         # The body must be read even when unused, or it would be parsed as the next request.
@@ -143,20 +143,18 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if authorization is not None:
             scheme, _, value = authorization.partition(" ")
             presented.append(value.strip() if scheme.lower() == "bearer" else "")
-        presented += [header.strip() for name in _KEY_HEADERS
-                      if (header := self.headers.get(name)) is not None]
+        presented += [header.strip() for name in _KEY_HEADERS if (header := self.headers.get(name)) is not None]
         if not presented:
-            return Reply(401, shapes.error_body(401, "virtual key is required", provider=provider,
-                                                request_type=request_type))
+            return Reply(
+                401, shapes.error_body(401, "virtual key is required", provider=provider, request_type=request_type)
+            )
         if any(hmac.compare_digest(key.encode(), expected.encode()) for key in presented):
             return None
-        return Reply(403, shapes.error_body(403, "virtual key not found", provider=provider,
-                                            request_type=request_type))
+        return Reply(403, shapes.error_body(403, "virtual key not found", provider=provider, request_type=request_type))
 
     # -- faults ----------------------------------------------------------------------
 
-    def _fault_reply(self, fault: FaultRule, provider: str | None,
-                     request_type: str | None) -> Reply | None:
+    def _fault_reply(self, fault: FaultRule, provider: str | None, request_type: str | None) -> Reply | None:
         """The reply a fault puts in place of the gateway's, or None if it only alters
         how the real reply is delivered (latency, reset, trickle, oversized)."""
         shown_type = request_type or shapes.BATCH_LIST
@@ -209,20 +207,21 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _trickle(self, body: bytes, rate: int) -> None:
         step = max(1, int(rate * _TRICKLE_TICK))
         for offset in range(0, len(body), step):
-            self.wfile.write(body[offset:offset + step])
+            self.wfile.write(body[offset : offset + step])
             self.wfile.flush()
             if self.server.closing.wait(step / rate):
                 self.close_connection = True
                 return
 
-    def _log_access(self, method: str, status: int | None, started: float,
-                    fault: FaultRule | None = None) -> None:
+    def _log_access(self, method: str, status: int | None, started: float, fault: FaultRule | None = None) -> None:
         sim = self.server.sim
         if not sim.verbose:
             return
         elapsed_ms = (time.monotonic() - started) * 1000
-        line = (f"{self.client_address[0]} {method} {self.path} {status or '-'} "
-                f"{elapsed_ms:.0f}ms{f' fault={fault.kind}' if fault else ''}")
+        line = (
+            f"{self.client_address[0]} {method} {self.path} {status or '-'} "
+            f"{elapsed_ms:.0f}ms{f' fault={fault.kind}' if fault else ''}"
+        )
         sim.log(line)
 
 

@@ -181,12 +181,12 @@ def _cancelled(plan: BatchPlan, now: float, cancel_at: float) -> BatchState:
     times = {**before.times, "cancelling_at": int(cancel_at)}
     settled_at = cancel_at + plan.cancel_settle
     if now < settled_at:
-        return BatchState("cancelling", before.total, before.validated, before.succeeded,
-                          before.errored, times=times)
+        return BatchState("cancelling", before.total, before.validated, before.succeeded, before.errored, times=times)
     times["cancelled_at"] = int(settled_at)
     canceled = before.total - before.processed
-    return BatchState("cancelled", before.total, before.validated, before.succeeded,
-                      before.errored, canceled=canceled, times=times)
+    return BatchState(
+        "cancelled", before.total, before.validated, before.succeeded, before.errored, canceled=canceled, times=times
+    )
 
 
 def _archived(plan: BatchPlan, now: float, state: BatchState) -> BatchState:

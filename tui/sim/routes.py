@@ -77,8 +77,15 @@ def provider_problem(world: SimWorld, provider: str | None, request_type: str) -
     return None
 
 
-def answer(world: SimWorld, route: Route, provider: str, query: dict[str, list[str]],
-           page_size: int, *, ignore_after: bool = False) -> Reply:
+def answer(
+    world: SimWorld,
+    route: Route,
+    provider: str,
+    query: dict[str, list[str]],
+    page_size: int,
+    *,
+    ignore_after: bool = False,
+) -> Reply:
     """Serve a batch call for a provider already checked by :func:`provider_problem`."""
     now = world.clock.now()
     if route.request_type == shapes.BATCH_LIST:
@@ -106,8 +113,9 @@ def _limit(raw: str, page_size: int) -> int:
     return min(n, LIMIT_MAX) if n > 0 else page_size
 
 
-def _list(world: SimWorld, provider: str, query: dict[str, list[str]], page_size: int,
-          now: float, ignore_after: bool) -> Reply:
+def _list(
+    world: SimWorld, provider: str, query: dict[str, list[str]], page_size: int, now: float, ignore_after: bool
+) -> Reply:
     """A page, walked as providerUtils.SerialListHelper does (core/providers/utils/pagination.go):
     ``after`` is a serial cursor naming a key and that key's native cursor; a key's last page
     hands on to the next key, so a page may be empty and still have more after it."""
@@ -127,8 +135,9 @@ def _list(world: SimWorld, provider: str, query: dict[str, list[str]], page_size
             if not _knows_native(world, provider, native, now):
                 return error_reply(shapes.invalid_cursor_error(provider, str(exc)))
         if key_index < 0:
-            return error_reply(shapes.invalid_cursor_error(
-                provider, f"failed to unmarshal cursor: key index {key_index} out of range"))
+            return error_reply(
+                shapes.invalid_cursor_error(provider, f"failed to unmarshal cursor: key index {key_index} out of range")
+            )
     latency = shapes.latency_ms(f"{shapes.BATCH_LIST}:{provider}", now)
     if key_index >= keys:
         # GetCurrentKey fails: `{Object: "list", Data: [], HasMore: false}`.
@@ -140,10 +149,9 @@ def _list(world: SimWorld, provider: str, query: dict[str, list[str]], page_size
         if native not in cursors:
             # The upstream API rejects a cursor it never issued; the simulator answers
             # the gateway's cursor error rather than invent each provider's reply.
-            return error_reply(shapes.invalid_cursor_error(
-                provider, f"unknown page cursor for key {key_index}"))
+            return error_reply(shapes.invalid_cursor_error(provider, f"unknown page cursor for key {key_index}"))
         start = cursors.index(native) + 1
-    page = views[start:start + limit]
+    page = views[start : start + limit]
     upstream_more = start + limit < len(views)
     items = [shapes.list_item(plan, state, latency) for plan, state in page]
     # SerialListHelper.BuildNextCursor: more on this key -> {v:1, i, c: native of the last
@@ -158,5 +166,4 @@ def _list(world: SimWorld, provider: str, query: dict[str, list[str]], page_size
 
 
 def _knows_native(world: SimWorld, provider: str, native: str, now: float) -> bool:
-    return any(shapes.native_cursor(provider, plan.id) == native
-               for plan, _ in world.views_by_key(provider, now)[0])
+    return any(shapes.native_cursor(provider, plan.id) == native for plan, _ in world.views_by_key(provider, now)[0])

@@ -42,8 +42,7 @@ class GatewayHTTPServer(ThreadingHTTPServer):
         self._connections: dict[socket.socket, threading.Thread] = {}
         super().__init__((host, port), GatewayHandler)
         if ssl_context is not None:
-            self.socket = ssl_context.wrap_socket(self.socket, server_side=True,
-                                                  do_handshake_on_connect=False)
+            self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, a DNS call that can take seconds.
@@ -98,13 +97,25 @@ class SimServer:
     faults and add batches directly; another process can do the same through ``/_sim/``.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
-                 speed: float = 1.0, frozen: bool = False, start_time: float | None = None,
-                 api_key: str | None = None, providers: Sequence[str] = DEFAULT_PROVIDERS,
-                 batches_per_provider: int = 8, hostile: bool = False, page_size: int = 20,
-                 ssl_context: ssl.SSLContext | None = None, verbose: bool = False,
-                 arrivals: float | None = None,
-                 keys: Mapping[str, int | Sequence[int]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 7,
+        speed: float = 1.0,
+        frozen: bool = False,
+        start_time: float | None = None,
+        api_key: str | None = None,
+        providers: Sequence[str] = DEFAULT_PROVIDERS,
+        batches_per_provider: int = 8,
+        hostile: bool = False,
+        page_size: int = 20,
+        ssl_context: ssl.SSLContext | None = None,
+        verbose: bool = False,
+        arrivals: float | None = None,
+        keys: Mapping[str, int | Sequence[int]] | None = None,
+    ) -> None:
         providers = tuple(providers)
         bad = [p for p in providers if not isinstance(p, str) or not p or p != p.strip()]
         if bad or len(set(providers)) != len(providers):
@@ -119,9 +130,15 @@ class SimServer:
         self.verbose = verbose
         self.clock = SimClock(start_time, speed, frozen)
         self.faults = FaultInjector(seed)
-        self.world = SimWorld(self.clock, seed=seed, providers=providers,
-                              batches_per_provider=batches_per_provider, hostile=hostile,
-                              arrivals=arrivals, keys=keys)
+        self.world = SimWorld(
+            self.clock,
+            seed=seed,
+            providers=providers,
+            batches_per_provider=batches_per_provider,
+            hostile=hostile,
+            arrivals=arrivals,
+            keys=keys,
+        )
         self._ssl_context = ssl_context
         self._lock = threading.Lock()
         self._requests = 0
@@ -186,23 +203,45 @@ class SimServer:
         httpd = GatewayHTTPServer(self, self.host, self.port, self._ssl_context)
         self.port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"batchtop-sim:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"batchtop-sim:{self.port}", daemon=True
+        )
         self._thread.start()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8099, seed: int = 7, speed: float = 1.0,
-          api_key: str | None = None, verbose: bool = True, *, hostile: bool = False,
-          providers: Sequence[str] = DEFAULT_PROVIDERS, batches_per_provider: int = 8,
-          arrivals: float | None = None) -> int:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8099,
+    seed: int = 7,
+    speed: float = 1.0,
+    api_key: str | None = None,
+    verbose: bool = True,
+    *,
+    hostile: bool = False,
+    providers: Sequence[str] = DEFAULT_PROVIDERS,
+    batches_per_provider: int = 8,
+    arrivals: float | None = None,
+) -> int:
     """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns 0.
     Raises OSError when the address cannot be bound."""
-    server = SimServer(host=host, port=port, seed=seed, speed=speed, api_key=api_key,
-                       providers=providers, batches_per_provider=batches_per_provider,
-                       hostile=hostile, verbose=verbose, arrivals=arrivals)
+    server = SimServer(
+        host=host,
+        port=port,
+        seed=seed,
+        speed=speed,
+        api_key=api_key,
+        providers=providers,
+        batches_per_provider=batches_per_provider,
+        hostile=hostile,
+        verbose=verbose,
+        arrivals=arrivals,
+    )
     server.start()  # OSError (port in use, say) is the caller's to report
-    print(f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
-          f"speed {speed:g}x, providers {', '.join(providers)})", flush=True)
+    print(
+        f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
+        f"speed {speed:g}x, providers {', '.join(providers)})",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -58,6 +58,7 @@ def family(provider: str) -> str:
 
 def new_batch_id(provider: str, rng: random.Random) -> str:
     """A fresh id in the provider's own format (several contain ``/`` and ``:``)."""
+
     def pick(alphabet: str, n: int) -> str:
         return "".join(rng.choice(alphabet) for _ in range(n))
 
@@ -87,16 +88,40 @@ def _digest(plan: BatchPlan, role: str, n: int = 24) -> str:
 
 # core/schemas/batch.go, BifrostBatchRetrieveResponse, in declaration order.
 _RETRIEVE_ORDER = (
-    "id", "object", "display_name", "endpoint", "input_file_id", "completion_window", "status",
-    "request_counts", "metadata", "created_at", "expires_at", "in_progress_at", "finalizing_at",
-    "completed_at", "failed_at", "expired_at", "cancelling_at", "cancelled_at", "output_file_id",
-    "error_file_id", "errors", "processing_status", "results_url", "archived_at",
-    "operation_name", "done", "progress", "input_blob", "output_blob", "error_blob",
+    "id",
+    "object",
+    "display_name",
+    "endpoint",
+    "input_file_id",
+    "completion_window",
+    "status",
+    "request_counts",
+    "metadata",
+    "created_at",
+    "expires_at",
+    "in_progress_at",
+    "finalizing_at",
+    "completed_at",
+    "failed_at",
+    "expired_at",
+    "cancelling_at",
+    "cancelled_at",
+    "output_file_id",
+    "error_file_id",
+    "errors",
+    "processing_status",
+    "results_url",
+    "archived_at",
+    "operation_name",
+    "done",
+    "progress",
+    "input_blob",
+    "output_blob",
+    "error_blob",
     "extra_fields",
 )
 # core/schemas/batch.go, BifrostBatchCancelResponse.
-_CANCEL_ORDER = ("id", "object", "status", "request_counts", "cancelling_at", "cancelled_at",
-                 "extra_fields")
+_CANCEL_ORDER = ("id", "object", "status", "request_counts", "cancelling_at", "cancelled_at", "extra_fields")
 _ALWAYS = frozenset({"id", "status", "request_counts", "extra_fields"})  # no omitempty
 
 
@@ -111,20 +136,26 @@ def _emit(fields: dict[str, object], order: tuple[str, ...] = _RETRIEVE_ORDER) -
         if key not in fields:
             continue
         value = fields[key]
-        if key not in _ALWAYS and (value is None or value == "" or value == {}
-                                   or (key == "created_at" and value == 0)):
+        if key not in _ALWAYS and (value is None or value == "" or value == {} or (key == "created_at" and value == 0)):
             continue
         out[key] = value
     return out
 
 
-def counts(total: int, completed: int, failed: int, *, succeeded: int = 0, expired: int = 0,
-           canceled: int = 0, pending: int = 0) -> dict[str, int]:
+def counts(
+    total: int,
+    completed: int,
+    failed: int,
+    *,
+    succeeded: int = 0,
+    expired: int = 0,
+    canceled: int = 0,
+    pending: int = 0,
+) -> dict[str, int]:
     """``BatchRequestCounts`` as encoded (core/schemas/batch.go): total, completed and failed
     always; succeeded, expired, canceled, pending (omitempty) only when non-zero."""
     body = {"total": total, "completed": completed, "failed": failed}
-    for name, value in (("succeeded", succeeded), ("expired", expired),
-                        ("canceled", canceled), ("pending", pending)):
+    for name, value in (("succeeded", succeeded), ("expired", expired), ("canceled", canceled), ("pending", pending)):
         if value:
             body[name] = value
     return body
@@ -143,16 +174,20 @@ def item_extra_fields(latency: int) -> dict[str, object]:
     return {"request_type": "", "latency": latency, "chunk_index": 0}
 
 
-def top_extra_fields(provider: str, request_type: str, latency: int,
-                     plan: BatchPlan | None = None) -> dict[str, object]:
+def top_extra_fields(
+    provider: str, request_type: str, latency: int, plan: BatchPlan | None = None
+) -> dict[str, object]:
     """The top-level ``extra_fields``: the provider sets Latency, core's
     ``BifrostResponse.PopulateExtraFields`` (core/schemas/bifrost.go) sets RequestType,
     Provider and the model names; batch calls carry no model (the /v1/batches handlers in
     transports/bifrost-http/handlers/inference.go never set Model), so the omitempty model
     fields are absent. ``chunk_index`` is always 0 for a non-streaming answer."""
     fields: dict[str, object] = {"request_type": request_type, "provider": provider}
-    style = "legacy" if plan is not None and plan.legacy_model_fields else (
-        plan.model_fields if plan is not None else "none")
+    style = (
+        "legacy"
+        if plan is not None and plan.legacy_model_fields
+        else (plan.model_fields if plan is not None else "none")
+    )
     if style == "new":
         fields.update(original_model_requested=plan.model, resolved_model_used=plan.model)  # type: ignore[union-attr]
     elif style == "legacy":  # older BifrostResponseExtraFields: model_requested/model_deployment
@@ -174,8 +209,16 @@ def _ended_at(state: BatchState) -> int | None:
 
 # -- status mappings (each a transcription of the provider's Go function) ------------------
 
-_OPENAI_STATUSES = ("validating", "failed", "in_progress", "finalizing", "completed", "expired",
-                    "cancelling", "cancelled")
+_OPENAI_STATUSES = (
+    "validating",
+    "failed",
+    "in_progress",
+    "finalizing",
+    "completed",
+    "expired",
+    "cancelling",
+    "cancelled",
+)
 
 
 def openai_status(native: str) -> str:
@@ -188,30 +231,39 @@ def anthropic_status(processing_status: str) -> str:
     # core/providers/anthropic/batch.go ToBifrostBatchStatus: "in_progress" -> in_progress,
     # "canceling" -> cancelling, "ended" -> ended (BatchStatusEnded), default passes through.
     return {"in_progress": "in_progress", "canceling": "cancelling", "ended": "ended"}.get(
-        processing_status, processing_status)
+        processing_status, processing_status
+    )
 
 
 def bedrock_status(native: str) -> str:
     # core/providers/bedrock/batch.go@3b9122c7 ToBifrostBatchStatus.
     return {
-        "Submitted": "validating", "Validating": "validating", "Scheduled": "validating",
-        "InProgress": "in_progress", "Completed": "completed",
-        "Failed": "failed", "PartiallyCompleted": "failed",  # PartiallyCompleted -> failed
-        "Stopping": "cancelling", "Stopped": "cancelled", "Expired": "expired",
+        "Submitted": "validating",
+        "Validating": "validating",
+        "Scheduled": "validating",
+        "InProgress": "in_progress",
+        "Completed": "completed",
+        "Failed": "failed",
+        "PartiallyCompleted": "failed",  # PartiallyCompleted -> failed
+        "Stopping": "cancelling",
+        "Stopped": "cancelled",
+        "Expired": "expired",
     }.get(native, native)  # default: schemas.BatchStatus(status)
 
 
-GEMINI_DONE = frozenset({"BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED",
-                         "BATCH_STATE_EXPIRED"})
+GEMINI_DONE = frozenset({"BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"})
 
 
 def gemini_status(native: str) -> str:
     # core/providers/gemini/batch.go@08305518 ToBifrostBatchStatus: PENDING and RUNNING are
     # both in_progress (never validating); unknown states pass through raw.
     return {
-        "BATCH_STATE_PENDING": "in_progress", "BATCH_STATE_RUNNING": "in_progress",
-        "BATCH_STATE_SUCCEEDED": "completed", "BATCH_STATE_FAILED": "failed",
-        "BATCH_STATE_CANCELLING": "cancelling", "BATCH_STATE_CANCELLED": "cancelled",
+        "BATCH_STATE_PENDING": "in_progress",
+        "BATCH_STATE_RUNNING": "in_progress",
+        "BATCH_STATE_SUCCEEDED": "completed",
+        "BATCH_STATE_FAILED": "failed",
+        "BATCH_STATE_CANCELLING": "cancelling",
+        "BATCH_STATE_CANCELLED": "cancelled",
         "BATCH_STATE_EXPIRED": "expired",
     }.get(native, native)
 
@@ -221,11 +273,16 @@ def vertex_status(native: str) -> str:
     # validating, RUNNING/UPDATING -> in_progress, SUCCEEDED/PARTIALLY_SUCCEEDED -> completed,
     # unknown states (JOB_STATE_PAUSED, JOB_STATE_UNSPECIFIED) pass through raw.
     return {
-        "JOB_STATE_QUEUED": "validating", "JOB_STATE_PENDING": "validating",
-        "JOB_STATE_RUNNING": "in_progress", "JOB_STATE_UPDATING": "in_progress",
-        "JOB_STATE_SUCCEEDED": "completed", "JOB_STATE_PARTIALLY_SUCCEEDED": "completed",
-        "JOB_STATE_FAILED": "failed", "JOB_STATE_CANCELLING": "cancelling",
-        "JOB_STATE_CANCELLED": "cancelled", "JOB_STATE_EXPIRED": "expired",
+        "JOB_STATE_QUEUED": "validating",
+        "JOB_STATE_PENDING": "validating",
+        "JOB_STATE_RUNNING": "in_progress",
+        "JOB_STATE_UPDATING": "in_progress",
+        "JOB_STATE_SUCCEEDED": "completed",
+        "JOB_STATE_PARTIALLY_SUCCEEDED": "completed",
+        "JOB_STATE_FAILED": "failed",
+        "JOB_STATE_CANCELLING": "cancelling",
+        "JOB_STATE_CANCELLED": "cancelled",
+        "JOB_STATE_EXPIRED": "expired",
     }.get(native, native)
 
 
@@ -235,8 +292,9 @@ def vertex_status(native: str) -> str:
 def batch_object(plan: BatchPlan, state: BatchState, *, listing: bool = False) -> dict[str, object]:
     """The batch as the gateway sends it, in a list (``listing``) or on its own, without
     ``extra_fields`` (added by the callers, as the two differ)."""
-    writer = {"openai": _openai, "anthropic": _anthropic, "bedrock": _bedrock,
-              "gemini": _gemini, "vertex": _vertex}[family(plan.provider)]
+    writer = {"openai": _openai, "anthropic": _anthropic, "bedrock": _bedrock, "gemini": _gemini, "vertex": _vertex}[
+        family(plan.provider)
+    ]
     return writer(plan, state, listing)
 
 
@@ -257,27 +315,43 @@ def _openai(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obje
     finished = state.status in ("completed", "expired", "cancelled")
     errors = _errors(plan, state)
     t = state.times
-    return _emit({
-        "id": plan.id, "object": "batch", "endpoint": "/v1/chat/completions",
-        "input_file_id": "file-" + _digest(plan, "input"), "completion_window": "24h",
-        "status": status,
-        # Only Total/Completed/Failed are copied (openai/batch.go).
-        "request_counts": counts(plan.total if state.validated else 0, state.succeeded,
-                                 state.errored),
-        "metadata": plan.metadata, "created_at": plan.created_at, "expires_at": plan.expires_at,
-        "in_progress_at": t.get("in_progress_at"), "finalizing_at": t.get("finalizing_at"),
-        "completed_at": t.get("completed_at"), "failed_at": t.get("failed_at"),
-        "expired_at": t.get("expired_at"), "cancelling_at": t.get("cancelling_at"),
-        "cancelled_at": t.get("cancelled_at"),
-        "output_file_id": "file-" + _digest(plan, "output") if finished and state.succeeded else None,
-        "error_file_id": "file-" + _digest(plan, "errors") if finished and state.errored else None,
-        "errors": {"object": "list", "data": errors} if errors else None,
-    })
+    return _emit(
+        {
+            "id": plan.id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "input_file_id": "file-" + _digest(plan, "input"),
+            "completion_window": "24h",
+            "status": status,
+            # Only Total/Completed/Failed are copied (openai/batch.go).
+            "request_counts": counts(plan.total if state.validated else 0, state.succeeded, state.errored),
+            "metadata": plan.metadata,
+            "created_at": plan.created_at,
+            "expires_at": plan.expires_at,
+            "in_progress_at": t.get("in_progress_at"),
+            "finalizing_at": t.get("finalizing_at"),
+            "completed_at": t.get("completed_at"),
+            "failed_at": t.get("failed_at"),
+            "expired_at": t.get("expired_at"),
+            "cancelling_at": t.get("cancelling_at"),
+            "cancelled_at": t.get("cancelled_at"),
+            "output_file_id": "file-" + _digest(plan, "output") if finished and state.succeeded else None,
+            "error_file_id": "file-" + _digest(plan, "errors") if finished and state.errored else None,
+            "errors": {"object": "list", "data": errors} if errors else None,
+        }
+    )
 
 
-_ANTHROPIC_NATIVE = {"validating": "in_progress", "in_progress": "in_progress",
-                     "finalizing": "in_progress", "cancelling": "canceling", "completed": "ended",
-                     "failed": "ended", "expired": "ended", "cancelled": "ended"}
+_ANTHROPIC_NATIVE = {
+    "validating": "in_progress",
+    "in_progress": "in_progress",
+    "finalizing": "in_progress",
+    "cancelling": "canceling",
+    "completed": "ended",
+    "failed": "ended",
+    "expired": "ended",
+    "cancelled": "ended",
+}
 
 
 def _anthropic(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, object]:
@@ -288,34 +362,48 @@ def _anthropic(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, o
     if ended:
         # Counts: Total = processing+succeeded+errored+canceled+expired, Completed =
         # Succeeded, Failed = Errored, the rest ride along (omitempty) when non-zero.
-        request_counts = counts(state.succeeded + state.errored + state.canceled + state.expired,
-                                state.succeeded, state.errored, succeeded=state.succeeded,
-                                expired=state.expired, canceled=state.canceled)
+        request_counts = counts(
+            state.succeeded + state.errored + state.canceled + state.expired,
+            state.succeeded,
+            state.errored,
+            succeeded=state.succeeded,
+            expired=state.expired,
+            canceled=state.canceled,
+        )
     else:
         # Anthropic's counts do not move while a batch runs ("Requests start as processing
         # and move to one of the other statuses only once processing of the entire batch
         # ends", Anthropic API reference): processing = N, so pending = N.
         request_counts = counts(plan.total, 0, 0, pending=plan.total)
     t = state.times
-    return _emit({
-        # ToBifrostObjectType("message_batch") = "batch".
-        "id": plan.id, "object": "batch", "status": anthropic_status(processing),
-        "request_counts": request_counts,
-        # No metadata and no errors: the converter maps neither.
-        "created_at": plan.created_at,
-        "expires_at": plan.expires_at,  # set when > 0
-        "completed_at": _ended_at(state) if ended else None,  # CompletedAt = ended_at, any ending
-        "cancelling_at": t.get("cancelling_at"),  # CancellingAt = cancel_initiated_at
-        "processing_status": processing,  # ProcessingStatus: the raw value
-        "results_url": (f"https://api.anthropic.com/v1/messages/batches/{plan.id}/results"
-                        if ended else None),
-        "archived_at": t.get("archived_at"),
-    })
+    return _emit(
+        {
+            # ToBifrostObjectType("message_batch") = "batch".
+            "id": plan.id,
+            "object": "batch",
+            "status": anthropic_status(processing),
+            "request_counts": request_counts,
+            # No metadata and no errors: the converter maps neither.
+            "created_at": plan.created_at,
+            "expires_at": plan.expires_at,  # set when > 0
+            "completed_at": _ended_at(state) if ended else None,  # CompletedAt = ended_at, any ending
+            "cancelling_at": t.get("cancelling_at"),  # CancellingAt = cancel_initiated_at
+            "processing_status": processing,  # ProcessingStatus: the raw value
+            "results_url": (f"https://api.anthropic.com/v1/messages/batches/{plan.id}/results" if ended else None),
+            "archived_at": t.get("archived_at"),
+        }
+    )
 
 
-_BEDROCK_NATIVE = {"validating": "Validating", "in_progress": "InProgress",
-                   "finalizing": "InProgress", "failed": "Failed", "cancelling": "Stopping",
-                   "cancelled": "Stopped", "expired": "Expired"}
+_BEDROCK_NATIVE = {
+    "validating": "Validating",
+    "in_progress": "InProgress",
+    "finalizing": "InProgress",
+    "failed": "Failed",
+    "cancelling": "Stopping",
+    "cancelled": "Stopped",
+    "expired": "Expired",
+}
 
 
 def _bedrock_job_name(plan: BatchPlan) -> str:
@@ -323,8 +411,9 @@ def _bedrock_job_name(plan: BatchPlan) -> str:
 
 
 def _bedrock(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, object]:
-    native = _native(plan, state, {
-        **_BEDROCK_NATIVE, "completed": "PartiallyCompleted" if state.errored else "Completed"})
+    native = _native(
+        plan, state, {**_BEDROCK_NATIVE, "completed": "PartiallyCompleted" if state.errored else "Completed"}
+    )
     status = bedrock_status(native)
     # metadata carries job_name and model_id only (bedrock.go BatchList/BatchRetrieve):
     # the plan's own metadata is not a Bedrock concept.
@@ -332,9 +421,16 @@ def _bedrock(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obj
     if listing:
         # bedrock.go@0119287d BatchList sets only ID (job ARN), Object, Status, CreatedAt
         # (submitTime) and Metadata: no counts, files, expiry or end time.
-        return _emit({"id": plan.id, "object": "batch", "status": status,
-                      "request_counts": dict(ZERO_COUNTS), "metadata": metadata,
-                      "created_at": plan.created_at})
+        return _emit(
+            {
+                "id": plan.id,
+                "object": "batch",
+                "status": status,
+                "request_counts": dict(ZERO_COUNTS),
+                "metadata": metadata,
+                "created_at": plan.created_at,
+            }
+        )
     ended = state.finished
     if ended and state.validated:
         # bedrock.go fetchBatchManifest reads {output}/manifest.json.out, present once the
@@ -347,24 +443,34 @@ def _bedrock(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obj
         request_counts = dict(ZERO_COUNTS)
     errors = _errors(plan, state)
     bucket = "s3://sim-bedrock-batch"
-    return _emit({
-        "id": plan.id, "object": "batch",
-        "input_file_id": f"{bucket}/input/{_digest(plan, 'input', 12)}.jsonl",  # S3InputDataConfig.S3Uri
-        "status": status, "request_counts": request_counts, "metadata": metadata,
-        "created_at": plan.created_at,
-        "expires_at": plan.expires_at,  # JobExpirationTime
-        "completed_at": _ended_at(state) if ended else None,  # EndTime, for every ending
-        "output_file_id": f"{bucket}/output/",  # S3OutputDataConfig.S3Uri, always set
-        # The job's Message becomes one BatchError{Message} in a list.
-        "errors": {"object": "list", "data": [{"message": errors[0].get("message", "")}]}
-        if errors else None,
-    })
+    return _emit(
+        {
+            "id": plan.id,
+            "object": "batch",
+            "input_file_id": f"{bucket}/input/{_digest(plan, 'input', 12)}.jsonl",  # S3InputDataConfig.S3Uri
+            "status": status,
+            "request_counts": request_counts,
+            "metadata": metadata,
+            "created_at": plan.created_at,
+            "expires_at": plan.expires_at,  # JobExpirationTime
+            "completed_at": _ended_at(state) if ended else None,  # EndTime, for every ending
+            "output_file_id": f"{bucket}/output/",  # S3OutputDataConfig.S3Uri, always set
+            # The job's Message becomes one BatchError{Message} in a list.
+            "errors": {"object": "list", "data": [{"message": errors[0].get("message", "")}]} if errors else None,
+        }
+    )
 
 
-_GEMINI_NATIVE = {"validating": "BATCH_STATE_PENDING", "in_progress": "BATCH_STATE_RUNNING",
-                  "finalizing": "BATCH_STATE_RUNNING", "completed": "BATCH_STATE_SUCCEEDED",
-                  "failed": "BATCH_STATE_FAILED", "cancelling": "BATCH_STATE_CANCELLING",
-                  "cancelled": "BATCH_STATE_CANCELLED", "expired": "BATCH_STATE_EXPIRED"}
+_GEMINI_NATIVE = {
+    "validating": "BATCH_STATE_PENDING",
+    "in_progress": "BATCH_STATE_RUNNING",
+    "finalizing": "BATCH_STATE_RUNNING",
+    "completed": "BATCH_STATE_SUCCEEDED",
+    "failed": "BATCH_STATE_FAILED",
+    "cancelling": "BATCH_STATE_CANCELLING",
+    "cancelled": "BATCH_STATE_CANCELLED",
+    "expired": "BATCH_STATE_EXPIRED",
+}
 
 
 def _gemini(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, object]:
@@ -373,9 +479,16 @@ def _gemini(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obje
     if listing:
         # gemini.go@0119287d batchListByKey sets ID (batches/...), Object, Status, CreatedAt
         # and OperationName only: zero counts, no done, no display name.
-        return _emit({"id": plan.id, "object": "batch", "status": status,
-                      "request_counts": dict(ZERO_COUNTS), "created_at": plan.created_at,
-                      "operation_name": plan.id})
+        return _emit(
+            {
+                "id": plan.id,
+                "object": "batch",
+                "status": status,
+                "request_counts": dict(ZERO_COUNTS),
+                "created_at": plan.created_at,
+                "operation_name": plan.id,
+            }
+        )
     if state.status == "failed" and not state.validated:
         request_count = successful = pending = 0  # failed before any batchStats were kept
     else:
@@ -385,31 +498,46 @@ def _gemini(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obje
     # processed, succeeded or not), failed = completed - successfulRequestCount; Succeeded and
     # Pending ride along (omitempty). There is no failed count in Gemini's batchStats.
     completed = request_count - pending
-    output = (f"files/batch-{_digest(plan, 'responses', 12)}"
-              if native == "BATCH_STATE_SUCCEEDED" and not plan.inline_requests else None)
-    return _emit({
-        "id": plan.id, "object": "batch", "status": status,
-        "request_counts": counts(request_count, completed, completed - successful,
-                                 succeeded=successful, pending=pending),
-        "created_at": plan.created_at,  # the only timestamp mapped
-        "output_file_id": output,  # responsesFile, newest gemini.go only
-        "operation_name": plan.id,
-        "done": native in GEMINI_DONE,  # *bool: false is sent too
-    })
+    output = (
+        f"files/batch-{_digest(plan, 'responses', 12)}"
+        if native == "BATCH_STATE_SUCCEEDED" and not plan.inline_requests
+        else None
+    )
+    return _emit(
+        {
+            "id": plan.id,
+            "object": "batch",
+            "status": status,
+            "request_counts": counts(
+                request_count, completed, completed - successful, succeeded=successful, pending=pending
+            ),
+            "created_at": plan.created_at,  # the only timestamp mapped
+            "output_file_id": output,  # responsesFile, newest gemini.go only
+            "operation_name": plan.id,
+            "done": native in GEMINI_DONE,  # *bool: false is sent too
+        }
+    )
 
 
-_VERTEX_NATIVE = {"validating": "JOB_STATE_QUEUED", "in_progress": "JOB_STATE_RUNNING",
-                  "finalizing": "JOB_STATE_RUNNING", "failed": "JOB_STATE_FAILED",
-                  "cancelling": "JOB_STATE_CANCELLING", "cancelled": "JOB_STATE_CANCELLED",
-                  "expired": "JOB_STATE_EXPIRED"}
+_VERTEX_NATIVE = {
+    "validating": "JOB_STATE_QUEUED",
+    "in_progress": "JOB_STATE_RUNNING",
+    "finalizing": "JOB_STATE_RUNNING",
+    "failed": "JOB_STATE_FAILED",
+    "cancelling": "JOB_STATE_CANCELLING",
+    "cancelled": "JOB_STATE_CANCELLED",
+    "expired": "JOB_STATE_EXPIRED",
+}
 
 
 def _vertex(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, object]:
     # core/providers/vertex/batch.go vertexBatchJobToBifrost: one converter for list items
     # and retrieve alike, so list items carry counts, files and timestamps.
-    native = _native(plan, state, {
-        **_VERTEX_NATIVE,
-        "completed": "JOB_STATE_PARTIALLY_SUCCEEDED" if state.errored else "JOB_STATE_SUCCEEDED"})
+    native = _native(
+        plan,
+        state,
+        {**_VERTEX_NATIVE, "completed": "JOB_STATE_PARTIALLY_SUCCEEDED" if state.errored else "JOB_STATE_SUCCEEDED"},
+    )
     status = vertex_status(native)
     end = _ended_at(state) if state.finished else None
     if state.validated:
@@ -420,25 +548,31 @@ def _vertex(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, obje
         request_counts = dict(ZERO_COUNTS)  # no completionStats yet (or ever)
     errors = _errors(plan, state)
     bucket = "gs://sim-vertex-batch"
-    return _emit({
-        "id": plan.id, "object": "batch",
-        "display_name": plan.metadata.get("job") or f"batch-{plan.id[-6:]}",  # DisplayName
-        "input_file_id": f"{bucket}/input/{_digest(plan, 'input', 12)}.jsonl",  # GcsSource.Uris[0]
-        "status": status, "request_counts": request_counts,
-        "created_at": plan.created_at,
-        "in_progress_at": state.times.get("in_progress_at"),  # StartTime
-        # EndTime lands in the field of the mapped status, and nowhere for other statuses.
-        "completed_at": end if status == "completed" else None,
-        "failed_at": end if status == "failed" else None,
-        "expired_at": end if status == "expired" else None,
-        "cancelled_at": end if status == "cancelled" else None,
-        # OutputInfo.GcsOutputDirectory, once the job has written output.
-        "output_file_id": (f"{bucket}/output/prediction-{_digest(plan, 'output', 12)}"
-                           if state.finished and state.processed else None),
-        # job.Error -> BatchErrors{Data: [{Code: "%d", Message}]}, with no Object.
-        "errors": {"data": [{"code": "3", "message": errors[0].get("message", "")}]}
-        if errors else None,
-    })
+    return _emit(
+        {
+            "id": plan.id,
+            "object": "batch",
+            "display_name": plan.metadata.get("job") or f"batch-{plan.id[-6:]}",  # DisplayName
+            "input_file_id": f"{bucket}/input/{_digest(plan, 'input', 12)}.jsonl",  # GcsSource.Uris[0]
+            "status": status,
+            "request_counts": request_counts,
+            "created_at": plan.created_at,
+            "in_progress_at": state.times.get("in_progress_at"),  # StartTime
+            # EndTime lands in the field of the mapped status, and nowhere for other statuses.
+            "completed_at": end if status == "completed" else None,
+            "failed_at": end if status == "failed" else None,
+            "expired_at": end if status == "expired" else None,
+            "cancelled_at": end if status == "cancelled" else None,
+            # OutputInfo.GcsOutputDirectory, once the job has written output.
+            "output_file_id": (
+                f"{bucket}/output/prediction-{_digest(plan, 'output', 12)}"
+                if state.finished and state.processed
+                else None
+            ),
+            # job.Error -> BatchErrors{Data: [{Code: "%d", Message}]}, with no Object.
+            "errors": {"data": [{"code": "3", "message": errors[0].get("message", "")}]} if errors else None,
+        }
+    )
 
 
 # -- responses -----------------------------------------------------------------------------
@@ -452,47 +586,61 @@ def list_item(plan: BatchPlan, state: BatchState, list_latency: int) -> dict[str
 
 def retrieve_response(plan: BatchPlan, state: BatchState, now: float) -> dict[str, object]:
     latency = latency_ms(f"{BATCH_RETRIEVE}:{plan.id}", now)
-    return {**batch_object(plan, state),
-            "extra_fields": top_extra_fields(plan.provider, BATCH_RETRIEVE, latency, plan)}
+    return {**batch_object(plan, state), "extra_fields": top_extra_fields(plan.provider, BATCH_RETRIEVE, latency, plan)}
 
 
-def cancel_response(plan: BatchPlan, state: BatchState, now: float,
-                    requested_id: str) -> dict[str, object]:
+def cancel_response(plan: BatchPlan, state: BatchState, now: float, requested_id: str) -> dict[str, object]:
     """What the gateway's cancel answers: a cut-down BifrostBatchCancelResponse, built
     differently by every provider."""
     fam = family(plan.provider)
-    extra = top_extra_fields(plan.provider, BATCH_CANCEL,
-                             latency_ms(f"{BATCH_CANCEL}:{plan.id}", now), plan)
+    extra = top_extra_fields(plan.provider, BATCH_CANCEL, latency_ms(f"{BATCH_CANCEL}:{plan.id}", now), plan)
     if fam == "openai":
         # openai/openai.go BatchCancel: ID, Object, Status, CancellingAt, CancelledAt and
         # Total/Completed/Failed from OpenAI's answer; nothing else.
         full = batch_object(plan, state)
-        fields: dict[str, object] = {k: full[k] for k in ("id", "object", "status", "request_counts",
-                                                          "cancelling_at", "cancelled_at") if k in full}
+        fields: dict[str, object] = {
+            k: full[k]
+            for k in ("id", "object", "status", "request_counts", "cancelling_at", "cancelled_at")
+            if k in full
+        }
     elif fam == "anthropic":
         # anthropic/anthropic.go BatchCancel: Object is the raw anthropicResp.Type
         # ("message_batch", not converted), Status from processing_status, CancellingAt from
         # cancel_initiated_at, and only Total/Completed/Failed of the counts (no pending).
         full = batch_object(plan, state)
         c = full["request_counts"]
-        fields = {"id": plan.id, "object": "message_batch", "status": full["status"],
-                  "request_counts": {k: c[k] for k in ("total", "completed", "failed")},  # type: ignore[index]
-                  "cancelling_at": state.times.get("cancelling_at")}
+        fields = {
+            "id": plan.id,
+            "object": "message_batch",
+            "status": full["status"],
+            "request_counts": {k: c[k] for k in ("total", "completed", "failed")},  # type: ignore[index]
+            "cancelling_at": state.times.get("cancelling_at"),
+        }
     elif fam == "bedrock":
         # bedrock.go BatchCancel: POST .../stop, then a re-retrieve of which only ID, Object
         # and Status are copied: zero counts, no cancelling_at/cancelled_at.
-        fields = {"id": plan.id, "object": "batch", "status": batch_object(plan, state)["status"],
-                  "request_counts": dict(ZERO_COUNTS)}
+        fields = {
+            "id": plan.id,
+            "object": "batch",
+            "status": batch_object(plan, state)["status"],
+            "request_counts": dict(ZERO_COUNTS),
+        }
     else:
         # gemini.go / vertex.go batchCancelByKey: the requested id echoed, always
         # "cancelling", CancellingAt = the gateway's clock at the call, zero counts.
-        fields = {"id": requested_id, "object": "batch", "status": "cancelling",
-                  "request_counts": dict(ZERO_COUNTS), "cancelling_at": int(now)}
+        fields = {
+            "id": requested_id,
+            "object": "batch",
+            "status": "cancelling",
+            "request_counts": dict(ZERO_COUNTS),
+            "cancelling_at": int(now),
+        }
     return _emit({**fields, "extra_fields": extra}, _CANCEL_ORDER)
 
 
-def list_response(provider: str, items: list[dict[str, object]], has_more: bool,
-                  next_cursor: str | None, latency: int) -> dict[str, object]:
+def list_response(
+    provider: str, items: list[dict[str, object]], has_more: bool, next_cursor: str | None, latency: int
+) -> dict[str, object]:
     """BifrostBatchListResponse (core/schemas/batch.go): first_id/last_id exist in the
     struct but no provider sets them (openai.go, anthropic.go, bedrock.go, gemini.go and
     vertex.go build Object, Data, HasMore and NextCursor only), has_more is omitempty (absent
@@ -519,8 +667,7 @@ _B64_URL = set(string.ascii_letters + string.digits + "-_")
 def encode_cursor(key_index: int, native: str) -> str:
     """core/schemas/pagination.go EncodeSerialCursor: base64.URLEncoding (URL alphabet,
     ``=`` padding kept) of json.Marshal(SerialCursor{v: 1, i: key index, c: native cursor})."""
-    data = json.dumps({"v": 1, "i": key_index, "c": native}, ensure_ascii=False,
-                      separators=(",", ":"))
+    data = json.dumps({"v": 1, "i": key_index, "c": native}, ensure_ascii=False, separators=(",", ":"))
     # json.Marshal escapes <, > and & for HTML safety.
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return base64.urlsafe_b64encode(data.encode()).decode("ascii")
@@ -535,8 +682,9 @@ def decode_cursor(encoded: str) -> tuple[int, str]:
     try:
         raw = base64.b64decode(encoded.translate(str.maketrans("-_", "+/")), validate=True)
     except (binascii.Error, ValueError):
-        raise CursorError("failed to decode cursor: illegal base64 data at input byte "
-                          f"{max(len(encoded) - 1, 0)}") from None
+        raise CursorError(
+            f"failed to decode cursor: illegal base64 data at input byte {max(len(encoded) - 1, 0)}"
+        ) from None
     try:
         value = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -544,14 +692,16 @@ def decode_cursor(encoded: str) -> tuple[int, str]:
     except json.JSONDecodeError as exc:
         if exc.pos >= len(exc.doc.rstrip()):
             raise CursorError("failed to unmarshal cursor: unexpected end of JSON input") from None
-        raise CursorError(f"failed to unmarshal cursor: invalid character {exc.doc[exc.pos]!r} "
-                          "looking for beginning of value") from None
+        raise CursorError(
+            f"failed to unmarshal cursor: invalid character {exc.doc[exc.pos]!r} looking for beginning of value"
+        ) from None
     if value is None:
         value = {}
     if not isinstance(value, dict):
         kind = {list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-        raise CursorError(f"failed to unmarshal cursor: json: cannot unmarshal {kind} into "
-                          "Go value of type schemas.SerialCursor")
+        raise CursorError(
+            f"failed to unmarshal cursor: json: cannot unmarshal {kind} into Go value of type schemas.SerialCursor"
+        )
     fields = {"v": 0, "i": 0, "c": ""}
     for name, want in (("v", int), ("i", int), ("c", str)):
         if name not in value or value[name] is None:
@@ -559,8 +709,10 @@ def decode_cursor(encoded: str) -> tuple[int, str]:
         got = value[name]
         if type(got) is not want:
             kind = {str: "string", bool: "bool", list: "array", dict: "object"}.get(type(got), "number")
-            raise CursorError(f"failed to unmarshal cursor: json: cannot unmarshal {kind} into Go "
-                              f"struct field SerialCursor.{name} of type {want.__name__.replace('str', 'string')}")
+            raise CursorError(
+                f"failed to unmarshal cursor: json: cannot unmarshal {kind} into Go "
+                f"struct field SerialCursor.{name} of type {want.__name__.replace('str', 'string')}"
+            )
         fields[name] = got
     if fields["v"] != 1:
         raise CursorError(f"unsupported cursor version: {fields['v']}")
@@ -580,11 +732,19 @@ def native_cursor(provider: str, batch_id: str) -> str:
 # -- errors --------------------------------------------------------------------------------
 
 
-def bifrost_error(message: str, *, status_code: int | None = None, is_bifrost: bool = False,
-                  error_type: str | None = None, code: str | None = None,
-                  cause: str | None = None, provider: str | None = None,
-                  request_type: str | None = None, raw_response: object = None,
-                  top_type: str | None = None) -> dict[str, object]:
+def bifrost_error(
+    message: str,
+    *,
+    status_code: int | None = None,
+    is_bifrost: bool = False,
+    error_type: str | None = None,
+    code: str | None = None,
+    cause: str | None = None,
+    provider: str | None = None,
+    request_type: str | None = None,
+    raw_response: object = None,
+    top_type: str | None = None,
+) -> dict[str, object]:
     """A BifrostError as the gateway encodes it (core/schemas/bifrost.go): type
     (omitempty), is_bifrost_error, status_code (omitempty), error, extra_fields (a
     non-pointer struct, so ``{}`` when empty). ErrorField.MarshalJSON writes the Go error
@@ -643,28 +803,48 @@ def no_keys_error(provider: str, request_type: str) -> dict[str, object]:
 # (core/providers/{mistral,cohere,groq,ollama,sgl,perplexity,elevenlabs,cerebras,parasail,
 # openrouter}/batch.go; huggingface, nebius, xai, replicate, vllm, runway, fireworks in their
 # <provider>.go): with keys configured for chat, a batch call answers unsupported_operation.
-NO_BATCH_API = frozenset({
-    "mistral", "cohere", "groq", "ollama", "sgl", "perplexity", "elevenlabs", "cerebras",
-    "parasail", "openrouter", "huggingface", "nebius", "xai", "replicate", "vllm", "runway",
-    "fireworks",
-})
+NO_BATCH_API = frozenset(
+    {
+        "mistral",
+        "cohere",
+        "groq",
+        "ollama",
+        "sgl",
+        "perplexity",
+        "elevenlabs",
+        "cerebras",
+        "parasail",
+        "openrouter",
+        "huggingface",
+        "nebius",
+        "xai",
+        "replicate",
+        "vllm",
+        "runway",
+        "fireworks",
+    }
+)
 
 
 def unsupported_error(provider: str, request_type: str, *, legacy: bool = False) -> dict[str, object]:
     # core/providers/utils/utils.go NewUnsupportedOperationError: IsBifrostError false, no
     # StatusCode (so 400), Message "%s is not supported by %s provider", Code
     # "unsupported_operation" (older gateways: the message only, no Code).
-    return bifrost_error(f"{request_type} is not supported by {provider} provider",
-                         code=None if legacy else "unsupported_operation",
-                         provider=provider, request_type=request_type)
+    return bifrost_error(
+        f"{request_type} is not supported by {provider} provider",
+        code=None if legacy else "unsupported_operation",
+        provider=provider,
+        request_type=request_type,
+    )
 
 
 def invalid_cursor_error(provider: str, cause: str) -> dict[str, object]:
     # openai.go (and the others) BatchList: NewSerialListHelper error ->
     # NewBifrostOperationError("invalid pagination cursor", err): IsBifrostError true, no
     # status, so 500, with the decode error as error.error.
-    return bifrost_error("invalid pagination cursor", is_bifrost=True, cause=cause,
-                         provider=provider, request_type=BATCH_LIST)
+    return bifrost_error(
+        "invalid pagination cursor", is_bifrost=True, cause=cause, provider=provider, request_type=BATCH_LIST
+    )
 
 
 # What each provider's API answers for an HTTP status, as (type, code, message).
@@ -678,18 +858,37 @@ _UPSTREAM_4XX = {
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests"),
     499: ("request_cancelled", None, "Client closed request."),
 }
-_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                    403: "permission_error", 404: "not_found_error", 409: "invalid_request_error",
-                    413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}
-_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                  404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED"}
-_AWS_TYPES = {400: "ValidationException", 403: "AccessDeniedException",
-              404: "ResourceNotFoundException", 409: "ConflictException",
-              429: "ThrottlingException"}
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "invalid_request_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+}
+_AWS_TYPES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    409: "ConflictException",
+    429: "ThrottlingException",
+}
 
 
-def upstream_error(provider: str, request_type: str, status: int, *,
-                   message: str | None = None, error_type: str | None = None) -> dict[str, object]:
+def upstream_error(
+    provider: str, request_type: str, status: int, *, message: str | None = None, error_type: str | None = None
+) -> dict[str, object]:
     """An error the provider's API answered, passed up by the gateway.
 
     core/providers/utils/utils.go HandleProviderAPIError sets StatusCode to the upstream
@@ -698,8 +897,7 @@ def upstream_error(provider: str, request_type: str, status: int, *,
     Message, Param; anthropic/batch.go ParseAnthropicError: Type, Message).
     """
     fam = family(provider)
-    o_type, o_code, o_message = _UPSTREAM_4XX.get(status, ("invalid_request_error", None,
-                                                           f"HTTP {status}"))
+    o_type, o_code, o_message = _UPSTREAM_4XX.get(status, ("invalid_request_error", None, f"HTTP {status}"))
     message = message or o_message
     code: str | None = None
     raw: dict[str, object]
@@ -715,8 +913,15 @@ def upstream_error(provider: str, request_type: str, status: int, *,
     else:
         kind = error_type or _GOOGLE_STATUS.get(status, "FAILED_PRECONDITION")
         raw = {"error": {"code": status, "message": message, "status": kind}}
-    return bifrost_error(message, status_code=status, error_type=kind, code=code,
-                         provider=provider, request_type=request_type, raw_response=raw)
+    return bifrost_error(
+        message,
+        status_code=status,
+        error_type=kind,
+        code=code,
+        provider=provider,
+        request_type=request_type,
+        raw_response=raw,
+    )
 
 
 def server_error(provider: str, request_type: str, status: int) -> dict[str, object]:
@@ -733,18 +938,33 @@ def server_error(provider: str, request_type: str, status: int) -> dict[str, obj
     if status == 502:
         return bifrost_error(
             "network error occurred while connecting to provider API (DNS lookup, connection refused, etc.)",
-            status_code=502, error_type="provider_connection_failed",
+            status_code=502,
+            error_type="provider_connection_failed",
             cause="dial tcp 203.0.113.10:443: connect: connection refused",
-            provider=provider, request_type=request_type)
+            provider=provider,
+            request_type=request_type,
+        )
     if status == 504:
-        return bifrost_error("request timed out while waiting for the provider",
-                             status_code=504, is_bifrost=True, error_type="request_timed_out",
-                             cause="timeout", provider=provider, request_type=request_type)
-    page = (f"<html><head><title>{status} Service Error</title></head>"
-            f"<body><h1>{status} Service Error</h1></body></html>")
-    return bifrost_error("HTML response received from provider", status_code=status,
-                         cause=page, provider=provider, request_type=request_type,
-                         raw_response=page)
+        return bifrost_error(
+            "request timed out while waiting for the provider",
+            status_code=504,
+            is_bifrost=True,
+            error_type="request_timed_out",
+            cause="timeout",
+            provider=provider,
+            request_type=request_type,
+        )
+    page = (
+        f"<html><head><title>{status} Service Error</title></head><body><h1>{status} Service Error</h1></body></html>"
+    )
+    return bifrost_error(
+        "HTML response received from provider",
+        status_code=status,
+        cause=page,
+        provider=provider,
+        request_type=request_type,
+        raw_response=page,
+    )
 
 
 def status_fault_error(provider: str, request_type: str, status: int) -> dict[str, object]:
@@ -771,14 +991,10 @@ def cancel_refusal(plan: BatchPlan, state: BatchState) -> dict[str, object]:
     shown = str(batch_object(plan, state)["status"])
     status, kind, message = {
         "openai": (400, "invalid_request_error", f"Cannot cancel a batch with status '{shown}'."),
-        "anthropic": (409, "invalid_request_error",
-                      f"Batch {plan.id} has already ended and cannot be canceled."),
-        "bedrock": (400, "ValidationException",
-                    f"The job is in a terminal state ({shown}) and cannot be stopped."),
-        "gemini": (400, "FAILED_PRECONDITION",
-                   f"Batch {plan.id} is already in a terminal state ({shown})."),
-        "vertex": (400, "FAILED_PRECONDITION",
-                   f"Cannot cancel a job in a terminal state ({shown})."),
+        "anthropic": (409, "invalid_request_error", f"Batch {plan.id} has already ended and cannot be canceled."),
+        "bedrock": (400, "ValidationException", f"The job is in a terminal state ({shown}) and cannot be stopped."),
+        "gemini": (400, "FAILED_PRECONDITION", f"Batch {plan.id} is already in a terminal state ({shown})."),
+        "vertex": (400, "FAILED_PRECONDITION", f"Cannot cancel a job in a terminal state ({shown})."),
     }[family(plan.provider)]
     return upstream_error(plan.provider, BATCH_CANCEL, status, message=message, error_type=kind)
 
@@ -793,14 +1009,27 @@ _STATUS_TYPES = {
 }
 
 
-def error_body(status: int, message: str | None = None, *, error_type: str | None = None,
-               provider: str | None = None, request_type: str | None = None,
-               bifrost: bool = True) -> dict[str, object]:
+def error_body(
+    status: int,
+    message: str | None = None,
+    *,
+    error_type: str | None = None,
+    provider: str | None = None,
+    request_type: str | None = None,
+    bifrost: bool = True,
+) -> dict[str, object]:
     """Errors the simulated gateway raises itself, outside any provider: virtual-key auth
     (the governance layer), unknown paths and the /_sim/ control endpoints. Shaped as a
     BifrostError with a status code and a top-level type."""
     default_type, default_message = _STATUS_TYPES.get(status, ("api_error", "request failed"))
     kind = error_type or default_type
-    return bifrost_error(message or default_message, status_code=status, is_bifrost=bifrost,
-                         error_type=kind, code=str(status), provider=provider,
-                         request_type=request_type, top_type=kind)
+    return bifrost_error(
+        message or default_message,
+        status_code=status,
+        is_bifrost=bifrost,
+        error_type=kind,
+        code=str(status),
+        provider=provider,
+        request_type=request_type,
+        top_type=kind,
+    )

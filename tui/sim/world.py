@@ -26,11 +26,23 @@ _MODELS = {
     "gemini": ("gemini-2.0-flash", "gemini-1.5-pro"),
     "vertex": ("gemini-2.0-flash-001", "gemini-1.5-pro-002"),
 }
-_JOBS = ("nightly-eval", "embeddings-backfill", "support-triage", "translation-de",
-         "summaries-q4", "classifier-retrain", "red-team-sweep", "doc-qa", "search-rerank")
+_JOBS = (
+    "nightly-eval",
+    "embeddings-backfill",
+    "support-triage",
+    "translation-de",
+    "summaries-q4",
+    "classifier-retrain",
+    "red-team-sweep",
+    "doc-qa",
+    "search-rerank",
+)
 _TEAMS = ("search", "ml-platform", "support", "growth")
-_VALIDATION_ERROR = {"code": "invalid_json_line",
-                     "message": "Line 12 is not valid JSON: Expecting ',' delimiter.", "line": 12}
+_VALIDATION_ERROR = {
+    "code": "invalid_json_line",
+    "message": "Line 12 is not valid JSON: Expecting ',' delimiter.",
+    "line": 12,
+}
 
 # Strings a batch's creator controls and a terminal must never interpret.
 _HOSTILE_METADATA = {
@@ -41,8 +53,11 @@ _HOSTILE_METADATA = {
     "long": ("ünïcødé ✓ 名前 " * 30)[:300],
     "\x1b[1mkey": "escape in a key",
 }
-_HOSTILE_ERROR = {"code": "\x1b[2Jwiped",
-                  "message": "\x1b[2J\x1b[Hscreen wiped \u202eerom on\x07 " + "ß" * 280, "line": 3}
+_HOSTILE_ERROR = {
+    "code": "\x1b[2Jwiped",
+    "message": "\x1b[2J\x1b[Hscreen wiped \u202eerom on\x07 " + "ß" * 280,
+    "line": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +86,17 @@ class SimWorld:
     ``add_batch(..., key=i)`` always wins. Providers not named have one key.
     """
 
-    def __init__(self, clock: SimClock, *, seed: int, providers: tuple[str, ...],
-                 batches_per_provider: int = 8, hostile: bool = False,
-                 arrivals: float | None = None,
-                 keys: Mapping[str, int | Sequence[int]] | None = None) -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        *,
+        seed: int,
+        providers: tuple[str, ...],
+        batches_per_provider: int = 8,
+        hostile: bool = False,
+        arrivals: float | None = None,
+        keys: Mapping[str, int | Sequence[int]] | None = None,
+    ) -> None:
         self.clock = clock
         self.providers = tuple(providers)
         self._lock = threading.Lock()
@@ -87,8 +109,7 @@ class SimWorld:
             if provider not in self._plans:
                 raise ValueError(f"keys given for {provider!r}, which is not simulated")
             spec = spec if isinstance(spec, int) else tuple(int(n) for n in spec)
-            if (spec if isinstance(spec, int) else len(spec)) < 1 or (
-                    not isinstance(spec, int) and min(spec) < 0):
+            if (spec if isinstance(spec, int) else len(spec)) < 1 or (not isinstance(spec, int) and min(spec) < 0):
                 raise ValueError(f"keys for {provider!r}: at least one key, no negative counts")
             self._keys[provider] = spec
         anchor = int(clock.now())
@@ -102,8 +123,9 @@ class SimWorld:
                 if cancelled_after is not None:
                     self._cancel_at[(provider, plan.id)] = plan.created_at + cancelled_after
             if arrivals:
-                arrived = _arrival_plans(provider, random.Random(f"{seed}:{provider}:arrivals"),
-                                         anchor, arrivals, set(self._plans[provider]))
+                arrived = _arrival_plans(
+                    provider, random.Random(f"{seed}:{provider}:arrivals"), anchor, arrivals, set(self._plans[provider])
+                )
                 for index, plan in enumerate(arrived):
                     spec = self._keys.get(provider, 1)
                     plan = self._keyed(plan, index % spec if isinstance(spec, int) else 0)
@@ -135,8 +157,9 @@ class SimWorld:
         if plan.key is None:
             plan = replace(plan, key=key)
         if not 0 <= int(plan.key) < self.key_count(plan.provider):  # type: ignore[arg-type]
-            raise ValueError(f"key {plan.key} out of range for {plan.provider!r} "
-                             f"({self.key_count(plan.provider)} keys)")
+            raise ValueError(
+                f"key {plan.key} out of range for {plan.provider!r} ({self.key_count(plan.provider)} keys)"
+            )
         return plan
 
     # -- reading ---------------------------------------------------------------------
@@ -147,8 +170,11 @@ class SimWorld:
         key 1, ...), each with its own ``extra_fields``."""
         now = self.clock.now()
         latency = shapes.latency_ms(f"{shapes.BATCH_LIST}:{provider}", now)
-        return [shapes.list_item(plan, state, latency)
-                for views in self.views_by_key(provider, now) for plan, state in views]
+        return [
+            shapes.list_item(plan, state, latency)
+            for views in self.views_by_key(provider, now)
+            for plan, state in views
+        ]
 
     def batch(self, provider: str, batch_id: str) -> dict[str, object] | None:
         """One batch as retrieve shows it (without ``extra_fields``), or None if unknown."""
@@ -219,8 +245,11 @@ class SimWorld:
         with self._lock:
             created_at = int(self.clock.now() + created_offset)
             plan = BatchPlan(
-                provider=provider, id=self._unique_id(provider), created_at=created_at,
-                total=1000, model=self._rng.choice(_MODELS[shapes.family(provider)]),
+                provider=provider,
+                id=self._unique_id(provider),
+                created_at=created_at,
+                total=1000,
+                model=self._rng.choice(_MODELS[shapes.family(provider)]),
                 cancel_settle=round(self._rng.uniform(3.0, 8.0), 1),
                 metadata={"job": self._rng.choice(_JOBS)},
             )
@@ -265,8 +294,7 @@ ARRIVALS_AHEAD = 240
 """Future batches written in advance per provider (at one per 10 simulated minutes, 40 h)."""
 
 
-def _arrival_plans(provider: str, rng: random.Random, anchor: int, period: float,
-                   taken: set[str]) -> list[BatchPlan]:
+def _arrival_plans(provider: str, rng: random.Random, anchor: int, period: float, taken: set[str]) -> list[BatchPlan]:
     """Batches submitted after start, about one per ``period`` simulated seconds each, so a
     long-running demo keeps having work in flight. Written ahead, so the world stays a pure
     function of seed and time: a batch "arrives" when the clock passes its created_at."""
@@ -279,12 +307,16 @@ def _arrival_plans(provider: str, rng: random.Random, anchor: int, period: float
         job = rng.choice(_JOBS)
         big = rng.random() < 0.3
         plan = BatchPlan(
-            provider=provider, id=batch_id, created_at=int(anchor + k * period + rng.uniform(0, period / 2)),
+            provider=provider,
+            id=batch_id,
+            created_at=int(anchor + k * period + rng.uniform(0, period / 2)),
             total=rng.randint(5_000, 30_000) if big else rng.choice((200, 500, 1200, 3000)),
-            model=rng.choice(_MODELS[fam]), start_delay=rng.uniform(10, 60),
+            model=rng.choice(_MODELS[fam]),
+            start_delay=rng.uniform(10, 60),
             rate=rng.uniform(2, 8) if big else rng.uniform(1, 4),
             failure_fraction=rng.choice((0.0, 0.0, 0.01, 0.05)),
-            finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
+            finalize_for=rng.uniform(10, 40),
+            cancel_settle=round(rng.uniform(3.0, 8.0), 1),
             metadata={"job": job} if fam in _JOB_ONLY else {"job": job, "team": rng.choice(_TEAMS)},
         )
         plans.append(_fit_provider(plan))
@@ -299,8 +331,9 @@ def _fit_provider(plan: BatchPlan) -> BatchPlan:
     return plan
 
 
-def _default_plans(provider: str, rng: random.Random, anchor: int, count: int,
-                   hostile: bool) -> list[tuple[BatchPlan, float | None]]:
+def _default_plans(
+    provider: str, rng: random.Random, anchor: int, count: int, hostile: bool
+) -> list[tuple[BatchPlan, float | None]]:
     """The starting mix for one provider: ``count`` batches (plus a hostile one), each with
     the seconds after creation at which it was cancelled, if it was.
 
@@ -319,48 +352,89 @@ def _default_plans(provider: str, rng: random.Random, anchor: int, count: int,
         metadata = {"job": job} if fam in _JOB_ONLY else {"job": job, "team": rng.choice(_TEAMS)}
         rng.random()  # was the draw for old model-field spellings; kept so the mix stays put
         base = BatchPlan(
-            provider=provider, id=batch_id, created_at=int(anchor - ago), total=total,
-            model=rng.choice(_MODELS[fam]), start_delay=rng.uniform(20, 120), rate=rate,
-            finalize_for=rng.uniform(10, 40), cancel_settle=round(rng.uniform(3.0, 8.0), 1),
+            provider=provider,
+            id=batch_id,
+            created_at=int(anchor - ago),
+            total=total,
+            model=rng.choice(_MODELS[fam]),
+            start_delay=rng.uniform(20, 120),
+            rate=rate,
+            finalize_for=rng.uniform(10, 40),
+            cancel_settle=round(rng.uniform(3.0, 8.0), 1),
             metadata=metadata,
         )
         return replace(base, **fields)  # type: ignore[arg-type]
 
     def fast() -> BatchPlan:
-        return plan(rng.uniform(30, 120), rng.choice((50, 120, 300, 600)), rng.uniform(2, 6),
-                    start_delay=rng.uniform(10, 30), failure_fraction=rng.choice((0.0, 0.01)))
+        return plan(
+            rng.uniform(30, 120),
+            rng.choice((50, 120, 300, 600)),
+            rng.uniform(2, 6),
+            start_delay=rng.uniform(10, 30),
+            failure_fraction=rng.choice((0.0, 0.01)),
+        )
 
     def slow() -> BatchPlan:
-        return plan(rng.uniform(1, 3) * HOUR, rng.randint(35_000, 50_000), rng.uniform(1.5, 3.0),
-                    failure_fraction=rng.uniform(0.002, 0.02))
+        return plan(
+            rng.uniform(1, 3) * HOUR,
+            rng.randint(35_000, 50_000),
+            rng.uniform(1.5, 3.0),
+            failure_fraction=rng.uniform(0.002, 0.02),
+        )
 
     stall_ago = 2 * HOUR
     mix: list[tuple[BatchPlan, float | None]] = [
-        (plan(rng.uniform(5, 6) * HOUR, rng.choice((500, 1200, 2000)), rng.uniform(2, 5),
-              archive_after=HOUR if fam == "anthropic" else None), None),
-        (plan(rng.uniform(4.5, 5) * HOUR, rng.randint(3000, 8000), rng.uniform(3, 6),
-              failure_fraction=rng.uniform(0.05, 0.15)), None),
+        (
+            plan(
+                rng.uniform(5, 6) * HOUR,
+                rng.choice((500, 1200, 2000)),
+                rng.uniform(2, 5),
+                archive_after=HOUR if fam == "anthropic" else None,
+            ),
+            None,
+        ),
+        (
+            plan(
+                rng.uniform(4.5, 5) * HOUR,
+                rng.randint(3000, 8000),
+                rng.uniform(3, 6),
+                failure_fraction=rng.uniform(0.05, 0.15),
+            ),
+            None,
+        ),
         # OpenAI's window is 24h: to have expired, this one started over a day ago.
         (plan(rng.uniform(25, 26) * HOUR, 50_000, rng.uniform(0.3, 0.5), failure_fraction=0.01), None),
         (fast(), None),
         (slow(), None),
         # Stalled since ten minutes before the start, moving again twenty minutes after.
-        (plan(stall_ago, 8000, 1.0, start_delay=120.0, stall_after=stall_ago - 120.0 - 600.0,
-              stall_for=1800.0), None),
-        (plan(rng.uniform(20, 40), rng.randint(1000, 5000), rng.uniform(5, 15),
-              start_delay=rng.uniform(90, 150), metadata={},
-              # AWS's own "Scheduled", which Bifrost maps to validating.
-              raw_status="Scheduled" if fam == "bedrock" else None,
-              raw_status_during=("validating",)), None),
+        (plan(stall_ago, 8000, 1.0, start_delay=120.0, stall_after=stall_ago - 120.0 - 600.0, stall_for=1800.0), None),
+        (
+            plan(
+                rng.uniform(20, 40),
+                rng.randint(1000, 5000),
+                rng.uniform(5, 15),
+                start_delay=rng.uniform(90, 150),
+                metadata={},
+                # AWS's own "Scheduled", which Bifrost maps to validating.
+                raw_status="Scheduled" if fam == "bedrock" else None,
+                raw_status_during=("validating",),
+            ),
+            None,
+        ),
     ]
     if fam == "anthropic":
         mix.append((plan(3 * HOUR, 2500, 2.0), 900.0))
     else:
-        mix.append((plan(3 * HOUR, 400, 5.0, start_delay=30.0, outcome="failed",
-                         errors=(_VALIDATION_ERROR,)), None))
+        mix.append((plan(3 * HOUR, 400, 5.0, start_delay=30.0, outcome="failed", errors=(_VALIDATION_ERROR,)), None))
     # Beyond the eight, alternate fast and slow live batches.
     plans = mix[:count] + [(slow() if i % 2 else fast(), None) for i in range(count - len(mix))]
     if hostile:
-        plans.append((plan(HOUR, 20_000, 2.0, failure_fraction=0.05, metadata=dict(_HOSTILE_METADATA),
-                           errors=(_HOSTILE_ERROR,)), None))
+        plans.append(
+            (
+                plan(
+                    HOUR, 20_000, 2.0, failure_fraction=0.05, metadata=dict(_HOSTILE_METADATA), errors=(_HOSTILE_ERROR,)
+                ),
+                None,
+            )
+        )
     return plans

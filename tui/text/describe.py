@@ -71,9 +71,17 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         ("canceled", count(c.canceled_count)),
         ("expired", count(c.expired_count)),
     ]
-    for label in ("processing_status", "endpoint", "completion_window", "input_file_id",
-                  "output_file_id", "error_file_id", "results_url", "operation_name",
-                  "display_name"):
+    for label in (
+        "processing_status",
+        "endpoint",
+        "completion_window",
+        "input_file_id",
+        "output_file_id",
+        "error_file_id",
+        "results_url",
+        "operation_name",
+        "display_name",
+    ):
         value = getattr(batch, label)
         if value:
             lines.append((label, safe_text(value, 300)))
@@ -95,5 +103,3 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         if len(batch.errors.data) > 20:
             lines.append(("error", f"… and {len(batch.errors.data) - 20} more"))
     return lines
-
-

@@ -20,11 +20,14 @@ from textual.timer import Timer
 
 from tui.api import Batch, BifrostClient, GatewayError
 from tui.cancel.audit import AuditLog
-from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches, cancellable
+from tui.cancel.outcome import Outcome
+from tui.cancel.policy import Confirmation, plan_cancel
+from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import BatchKey, Board, BoardView, CancelState, ProviderState
 from tui.monitor.runner import PollRunner
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
+from tui.text.cancel_words import OUTCOME_TITLES
 from tui.text.safe import safe_text
 from tui.ui.messages import CancelAnswered, CancelFinished, PollFinished, ProviderStateChanged
 from tui.ui.redraw import guarded
@@ -181,25 +184,30 @@ class BatchtopApp(App[int]):
     # -- cancel -------------------------------------------------------------------------
 
     def can_cancel(self, key: BatchKey) -> bool:
-        """The one rule for every path to cancel: keys, marks, palette, detail screen."""
-        if self.session.profile.read_only:
-            return False
+        """Every path to cancel asks this: keys, marks, palette, detail screen. The rule is the
+        cancel policy's (tui/cancel/policy.py); the board adds only what it alone knows: a
+        batch gone from the gateway, or one whose cancel is already on its way."""
         tracked = self.board.get(key)
-        if tracked is None or tracked.gone:
+        if tracked is None or tracked.gone or tracked.cancel_state is CancelState.SENDING:
             return False
-        if tracked.cancel_state is CancelState.SENDING:
-            return False
-        return cancellable(tracked.batch)
+        plan = plan_cancel([tracked.batch], read_only=self.session.profile.read_only, protected=False)
+        return bool(plan.to_cancel)
 
     def request_cancel(self, keys: Iterable[BatchKey]) -> None:
-        """Ask for confirmation, then cancel. The dialog depends on how much is at stake:
-        one batch → y/N (typed end of the id in a protected profile); several → type their number."""
-        keys = list(dict.fromkeys(keys))
-        if self.session.profile.read_only:
+        """Ask for the confirmation the cancel policy says is needed, then cancel."""
+        profile = self.session.profile
+        tracked = [t for k in dict.fromkeys(keys) if (t := self.board.get(k)) is not None]
+        unavailable = [t.batch for t in tracked if t.gone or t.cancel_state is CancelState.SENDING]
+        plan = plan_cancel(
+            [t.batch for t in tracked],
+            read_only=profile.read_only,
+            protected=profile.protected,
+            unavailable=unavailable,
+        )
+        if plan.refusal:
             self.notify("This profile is read-only: nothing can be cancelled.", severity="warning")
             return
-        live = [self.board.get(k).batch for k in keys if self.can_cancel(k)]  # type: ignore[union-attr]
-        skipped = [t.batch for k in keys if not self.can_cancel(k) and (t := self.board.get(k))]
+        live, skipped = plan.to_cancel, plan.skipped
         if not live:
             self.notify("Nothing to cancel: the chosen batches are finished or already cancelling.", severity="warning")
             return
@@ -208,25 +216,20 @@ class BatchtopApp(App[int]):
             if confirmed:
                 self.start_cancel(live)
 
-        if len(live) == 1 and not skipped and not self.session.profile.protected:
+        if plan.confirmation is Confirmation.YES_NO:
             self.push_screen(ConfirmCancelScreen(live[0]), answered)
             return
-        if len(live) == 1:
-            expected = live[0].id[-4:]
-            prompt = (
-                f"Type the last four characters of the id ({safe_text(expected)}) to cancel it."
-                if self.session.profile.protected
-                else "Type 1 to cancel this batch."
-            )
-            if not self.session.profile.protected:
-                expected = "1"
-            title = "Cancel this batch?"
+        if plan.confirmation is Confirmation.TYPE_ID_END:
+            prompt = f"Type the last four characters of the id ({safe_text(plan.expected)}) to cancel it."
+        elif len(live) == 1:
+            prompt = "Type 1 to cancel this batch."
         else:
-            expected = str(len(live))
-            prompt = f"Type {expected} — the number of batches that will be cancelled — to go ahead."
-            title = f"Cancel {len(live)} batches?"
+            prompt = f"Type {plan.expected} — the number of batches that will be cancelled — to go ahead."
+        title = "Cancel this batch?" if len(live) == 1 else f"Cancel {len(live)} batches?"
         self.push_screen(
-            TypedConfirmScreen(title=title, facts=describe_targets(live, skipped), prompt=prompt, expected=expected),
+            TypedConfirmScreen(
+                title=title, facts=describe_targets(live, skipped), prompt=prompt, expected=plan.expected
+            ),
             answered,
         )
 
@@ -266,14 +269,14 @@ class BatchtopApp(App[int]):
 
     def _take_answer(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
         key = outcome.key
-        if outcome.outcome == "accepted":
+        if outcome.outcome == Outcome.ACCEPTED:
             tracked = self.board.get(key)
             answer = outcome.answer
             if answer is not None:
                 self.board.apply([answer.over(tracked.batch) if tracked else answer])
             self.board.set_cancel_state(key, CancelState.ACCEPTED)
             self.view.unmark(key)
-        elif outcome.outcome == "refused":
+        elif outcome.outcome == Outcome.REFUSED:
             self.board.set_cancel_state(key, CancelState.REFUSED, outcome.message)
         else:
             self.board.set_cancel_state(key, CancelState.FAILED, f"{outcome.message} ({outcome.sent_words})")
@@ -296,7 +299,7 @@ class BatchtopApp(App[int]):
                     timeout=6,
                 )
             else:
-                title = "Cancel refused" if outcome.outcome == "refused" else "Cancel failed"
+                title = OUTCOME_TITLES[outcome.outcome]
                 self.notify(safe_text(outcome.message or "", 300), title=title, severity="error", timeout=10)
         if report.audit_error:
             self.notify(report.audit_error, title="Audit log", severity="error", timeout=15)

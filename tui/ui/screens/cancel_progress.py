@@ -11,10 +11,11 @@ from textual.widgets import Static
 
 from tui.api import Batch
 from tui.cancel.send import CancelOutcome, CancelReport
+from tui.text.cancel_words import OUTCOME_GLYPHS
 from tui.text.safe import safe_text
 from tui.ui.widgets.palette import hue
 
-OUTCOME_GLYPHS = {"accepted": ("✓", "green"), "refused": ("✗", "red"), "failed": ("!", "yellow")}
+OUTCOME_STYLES = {"accepted": "green", "refused": "red", "failed": "yellow"}
 
 
 class CancelProgressScreen(ModalScreen[list[Batch] | None]):
@@ -72,7 +73,7 @@ class CancelProgressScreen(ModalScreen[list[Batch] | None]):
                 hint = f"{self.report.audit_error}; the rest were not sent · " + hint
         body = Text()
         for outcome in self.outcomes:
-            glyph, style = OUTCOME_GLYPHS[outcome.outcome]
+            glyph, style = OUTCOME_GLYPHS[outcome.outcome], OUTCOME_STYLES[outcome.outcome]
             if body:
                 body.append("\n")
             body.append(f"{glyph} {outcome.outcome:<8} ", style=hue(style))

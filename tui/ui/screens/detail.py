@@ -44,7 +44,7 @@ def cancel_timeline(tracked: TrackedBatch) -> Text:
     if tracked.cancel_state is not None:
         message = f" — {safe_text(tracked.cancel_message, 300)}" if tracked.cancel_message else ""
         bad = tracked.cancel_state in (CancelState.REFUSED, CancelState.FAILED)
-        text.append(f"  {tracked.cancel_state.value}{message}", style=hue("bold red") if bad else "")
+        text.append(f"  {tracked.cancel_state.words}{message}", style=hue("bold red") if bad else "")
     return text
 
 

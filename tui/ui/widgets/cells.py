@@ -100,7 +100,7 @@ def row_cells(
     if tracked.gone:
         status = Text("? gone", style="dim italic")
     elif tracked.cancel_state is CancelState.SENDING:
-        status = Text("□ cancelling…", style="italic")
+        status = Text(f"□ {CancelState.SENDING.words}", style="italic")
     elif tracked.cancel_state is CancelState.FAILED and not batch.finished:
         status = Text("! cancel failed", style=hue("bold yellow"))
     else:
