@@ -155,8 +155,7 @@ def open_session(request: SessionRequest | argparse.Namespace) -> Session:
 def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_options: Any) -> Session:
     """Start the simulator on a free loopback port; reads and writes no config file."""
     from tui.config import ConfigFile
-    from tui.sim import DEMO_PROVIDERS, SimServer
-    from tui.sim.shapes import NO_BATCH_API
+    from tui.sim import DEMO_PROVIDERS, SimServer, served_providers
 
     overrides = _as_request(request).overrides()
     # Validate the flags before starting a server that would then have to be stopped.
@@ -169,9 +168,7 @@ def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_optio
         seed=sim_options.pop("seed", 7),
         speed=sim_options.pop("speed", DEMO_SPEED),
         arrivals=sim_options.pop("arrivals", DEMO_ARRIVALS),
-        # Any provider named is simulated (custom ones OpenAI-shaped), except those Bifrost
-        # has no batch API for: the gateway answers unsupported_operation for them.
-        providers=tuple(p for p in profile.providers if p not in NO_BATCH_API) or DEMO_PROVIDERS,
+        providers=served_providers(profile.providers),
         **sim_options,
     ).start()
     profile = profile.model_copy(update={"base_url": sim.base_url})

@@ -117,11 +117,11 @@ class RequestCounts(_Lenient):
     """Set for a live batch of a provider that reports counts only when it ends."""
 
     def read_as(self, provider: ProviderTraits, *, live: bool) -> RequestCounts:
-        """These counts with the provider's meaning attached."""
-        counts = self.model_copy()
-        counts._completed_counts_failures = provider.completed_counts_failures
-        counts._at_end = live and not provider.counts_while_running
-        return counts
+        """These counts with the provider's meaning attached. In place: a Batch's counts are
+        its own (parsed with it), and every poll parses thousands of them."""
+        self._completed_counts_failures = provider.completed_counts_failures
+        self._at_end = live and not provider.counts_while_running
+        return self
 
     @property
     def known(self) -> bool:

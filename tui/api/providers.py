@@ -10,6 +10,7 @@ Each fact names the Bifrost source it was read from (GitHub maximhq/bifrost).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -117,6 +118,7 @@ KNOWN_PROVIDERS: frozenset[str] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def traits(provider: str) -> ProviderTraits:
     """The traits of ``provider``; OpenAI-shaped defaults for one batchtop does not know."""
     name = provider.strip().lower()

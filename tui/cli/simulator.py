@@ -13,13 +13,9 @@ from tui.config import ConfigError
 
 def run_sim(args: argparse.Namespace) -> int:
     # Imported here: the other commands have no use for an HTTP server.
-    from tui.sim import DEMO_PROVIDERS, serve
-    from tui.sim.shapes import NO_BATCH_API
+    from tui.sim import serve, served_providers
 
-    # --provider picks what to serve (custom names OpenAI-shaped); providers Bifrost has no
-    # batch API for are left out, so that the gateway answers unsupported_operation for them.
-    named = [p.strip().lower() for p in getattr(args, "provider", None) or []]
-    providers = tuple(dict.fromkeys(p for p in named if p and p not in NO_BATCH_API)) or DEMO_PROVIDERS
+    providers = served_providers(getattr(args, "provider", None))  # --provider picks what to serve
     api_key = None
     if args.api_key_env:
         api_key = os.environ.get(args.api_key_env)

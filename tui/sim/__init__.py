@@ -8,7 +8,7 @@ misreading of the API in the client cannot hide behind the same misreading here.
 from tui.sim.clock import SimClock
 from tui.sim.faults import FaultInjector, FaultRule
 from tui.sim.plans import BatchPlan
-from tui.sim.server import DEFAULT_PROVIDERS, DEMO_PROVIDERS, SimServer, serve
+from tui.sim.server import DEFAULT_PROVIDERS, DEMO_PROVIDERS, SimServer, serve, served_providers
 from tui.sim.world import SimWorld
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "SimServer",
     "SimWorld",
     "serve",
+    "served_providers",
 ]

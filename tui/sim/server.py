@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from http.server import ThreadingHTTPServer
 
+from tui.sim import shapes
 from tui.sim.clock import SimClock
 from tui.sim.faults import FaultInjector
 from tui.sim.handler import GatewayHandler
@@ -23,6 +24,16 @@ from tui.sim.world import SimWorld
 DEFAULT_PROVIDERS = ("openai", "anthropic", "bedrock", "gemini")
 DEMO_PROVIDERS = DEFAULT_PROVIDERS + ("vertex",)
 """What the demo can serve: every batch family the gateway has."""
+
+
+def served_providers(named: Sequence[str] | None) -> tuple[str, ...]:
+    """What to simulate for the providers a person named: each once, any name (custom ones
+    OpenAI-shaped), except those Bifrost has no batch API for — the gateway answers
+    unsupported_operation for them; none named, or none left, is the demo's set."""
+    chosen = (p.strip().lower() for p in named or ())
+    return tuple(dict.fromkeys(p for p in chosen if p and p not in shapes.NO_BATCH_API)) or DEMO_PROVIDERS
+
+
 _JOIN_TIMEOUT = 2.0
 
 
