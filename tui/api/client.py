@@ -275,6 +275,23 @@ class BifrostClient:
         return bytes(buffer)
 
 
+async def retrieve_each(
+    client: BifrostClient, provider: str, batch_ids: list[str], *, concurrency: int = 4
+) -> list[Batch | GatewayError]:
+    """Retrieve each of ``batch_ids``, at most ``concurrency`` at a time; a failure is
+    returned in the batch's place (one bad id must not hide the others)."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(batch_id: str) -> Batch | GatewayError:
+        async with limit:
+            try:
+                return await client.retrieve(provider, batch_id)
+            except GatewayError as exc:
+                return exc
+
+    return list(await asyncio.gather(*(one(i) for i in batch_ids)))
+
+
 def _verify_setting(verify: bool | str) -> bool | ssl.SSLContext:
     if isinstance(verify, str):
         return ssl.create_default_context(cafile=verify)
@@ -410,6 +427,7 @@ def _first_field(exc: ValidationError) -> str:
 
 __all__ = [
     "BatchListing",
+    "retrieve_each",
     "BifrostClient",
     "GatewayError",
     "batch_path",

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from tui.api import Batch, GatewayError
+from tui.api.client import retrieve_each
 from tui.cancel.audit import AuditLog, parse_since
 from tui.cancel.policy import CancelPlan, Confirmation, plan_cancel
 from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
@@ -83,14 +84,8 @@ async def _select(session: Session, provider: str, args: argparse.Namespace) -> 
             ]
             return chosen, problems
 
-        async def one(batch_id: str) -> Batch | GatewayError:
-            try:
-                return await client.retrieve(provider, batch_id)
-            except GatewayError as exc:
-                return exc
-
         ids = list(dict.fromkeys(args.batch_ids))  # the same id twice is cancelled once
-        found = await asyncio.gather(*(one(i) for i in ids))
+        found = await retrieve_each(client, provider, ids, concurrency=8)
         batches = []
         for batch_id, result in zip(ids, found):
             if isinstance(result, GatewayError):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from tui.api import Batch, BatchListing, GatewayError, GatewayHTTPError
+from tui.api.client import retrieve_each
 from tui.cli.exit import ExitCode
 from tui.cli.output import err, print_columns, print_fields, print_json
 from tui.session import Session
@@ -30,14 +31,6 @@ LIST_RETRIEVES = 50
 
 async def _gather_listings(session: Session) -> list[BatchListing | GatewayError]:
     async with session.client() as client:
-        limit = asyncio.Semaphore(4)
-
-        async def fill(batch: Batch) -> Batch:
-            async with limit:
-                try:
-                    return await client.retrieve(batch.provider, batch.id)
-                except GatewayError:
-                    return batch  # "—" it is; the list itself did not fail
 
         async def one(provider: str) -> BatchListing | GatewayError:
             try:
@@ -51,9 +44,10 @@ async def _gather_listings(session: Session) -> list[BatchListing | GatewayError
                 for i, b in enumerate(listing.batches)
                 if not b.request_counts.known and (b.finished or b.traits.counts_while_running)
             ][:LIST_RETRIEVES]
-            filled = await asyncio.gather(*(fill(listing.batches[i]) for i in wanting))
+            filled = await retrieve_each(client, provider, [listing.batches[i].id for i in wanting])
             for i, batch in zip(wanting, filled):
-                listing.batches[i] = batch
+                if isinstance(batch, Batch):  # a failed one stays "—"; the list did not fail
+                    listing.batches[i] = batch
             return listing
 
         return list(await asyncio.gather(*(one(p) for p in session.profile.providers)))

@@ -12,10 +12,10 @@ hundreds of requests.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
-from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
+from tui.api import Batch, BifrostClient, GatewayHTTPError
+from tui.api.client import retrieve_each
 from tui.monitor.board import BatchKey, Board
 
 MAX_RETRIEVES_PER_POLL = 24
@@ -69,15 +69,6 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         if provider_of == provider and batch_id not in batches and not tracked.batch.finished and not tracked.gone:
             to_retrieve.append(batch_id)
 
-    limit = asyncio.Semaphore(RETRIEVE_CONCURRENCY)
-
-    async def retrieve(batch_id: str) -> tuple[str, Batch | GatewayError]:
-        async with limit:
-            try:
-                return batch_id, await client.retrieve(provider, batch_id)
-            except GatewayError as exc:
-                return batch_id, exc
-
     # Under the cap, the least recently fetched go first, so that every batch gets its turn.
     def last_fetched(batch_id: str) -> float:
         tracked = board.get((provider, batch_id))
@@ -90,7 +81,8 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         if fetched is not None:
             fetched.retrieved_at = now
     result.requests += len(chosen)
-    for batch_id, outcome in await asyncio.gather(*(retrieve(i) for i in chosen)):
+    fetched_all = await retrieve_each(client, provider, chosen, concurrency=RETRIEVE_CONCURRENCY) if chosen else []
+    for batch_id, outcome in zip(chosen, fetched_all):
         if isinstance(outcome, Batch):
             batches[batch_id] = outcome
         elif isinstance(outcome, GatewayHTTPError) and outcome.is_not_found:
