@@ -220,7 +220,7 @@ async def test_read_only_shuts_cancel_and_shows_a_badge(sim: SimServer) -> None:
         await pilot.press("c")
         assert isinstance(app.screen, BoardScreen)
         assert app.messages.said("Read-only")  # says why
-        app.request_cancel([key])  # every path goes through the same rule
+        app.cancels.request([key])  # every path goes through the same rule
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen)
         titles = [c.title for c in app.get_system_commands(app.screen)]

@@ -443,7 +443,7 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
         assert table_of(app).row_count == rows  # still there, marked
         assert "gone" in str(table_of(app).get_cell(f"openai\x00{vanishing}", "status"))
         assert app.runner.health["openai"].state is ProviderState.OK  # one batch gone is not a failed poll
-        assert not app.can_cancel(key)
+        assert not app.cancels.can_cancel(key)
         assert table_of(app).select(key)
         await press(app, "enter")
         await wait_until(lambda: isinstance(app.screen, DetailScreen))

@@ -62,10 +62,8 @@ class AuditError(Exception):
     """The audit log could not be written or read.
 
     That is an environment failure (disk full, permissions), not a usage error, so the
-    CLI exits 1. ``message`` names the file and never holds a key.
+    CLI exits ``ExitCode.API`` (1). ``message`` names the file and never holds a key.
     """
-
-    exit_code = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

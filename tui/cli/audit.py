@@ -36,7 +36,7 @@ def run_audit(args: argparse.Namespace) -> int:
         records = log.read(since=since)
     except AuditError as exc:
         err(safe_text(exc.message, 300))
-        return exc.exit_code
+        return ExitCode.API
 
     if getattr(args, "json", False):
         print_json([r.to_dict() for r in records], sys.stdout)

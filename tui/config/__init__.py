@@ -2,7 +2,7 @@
 
 No Textual here: the headless CLI and the tests use this package without an app.
 Every failure is a ``ConfigError`` whose ``message`` is one line for a person and whose
-``exit_code`` is 2.
+the CLI ends on it with exit code 2.
 """
 
 from tui.config.errors import ConfigError

@@ -13,10 +13,9 @@ class ConfigError(Exception):
     """A config or command-line problem, already phrased for a person.
 
     ``message`` is the complete text to print (it starts with ``config error:``); it never
-    holds a key, a command's output or a traceback.
+    holds a key, a command's output or a traceback. The CLI ends with ``ExitCode.USAGE`` (2)
+    on it (tui/cli/exit.py says which code means what).
     """
-
-    exit_code = 2
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

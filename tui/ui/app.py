@@ -18,27 +18,21 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
 
-from tui.api import Batch, BifrostClient, GatewayError
+from tui.api import BifrostClient
 from tui.cancel.audit import AuditLog
-from tui.cancel.outcome import Outcome
-from tui.cancel.policy import Confirmation, plan_cancel
-from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
 from tui.config import ConfigError, config_path, load_config
-from tui.monitor import BatchKey, Board, BoardView, CancelState, ProviderState
+from tui.monitor import BatchKey, Board, BoardView, ProviderState
 from tui.monitor.runner import PollRunner
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
-from tui.text.cancel_words import OUTCOME_TITLES
 from tui.text.safe import safe_text
+from tui.ui.cancel_flow import CancelFlow
 from tui.ui.messages import CancelAnswered, CancelFinished, PollFinished, ProviderStateChanged
 from tui.ui.redraw import guarded
 from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
-from tui.ui.screens.cancel_progress import CancelProgressScreen
-from tui.ui.screens.confirm import ConfirmCancelScreen
 from tui.ui.screens.detail import DetailScreen
 from tui.ui.screens.help import HelpScreen, describe_keys
 from tui.ui.screens.profiles import ProfilePickerScreen
-from tui.ui.screens.typed_confirm import TypedConfirmScreen, describe_targets
 
 SessionOpener = Callable[[str], Session]
 
@@ -79,6 +73,8 @@ class BatchtopApp(App[int]):
         self.runner = self._new_runner()
         self.client: BifrostClient | None = None
         self.board_screen = BoardScreen()
+        self.cancels = CancelFlow(self)
+        """Every cancel path (keys, marks, palette, detail screen) goes through this."""
         self._status_timer: Timer | None = None
         self._sessions_to_close: list[Session] = []
         self.audit = audit or AuditLog(source="tui", secrets=[session.api_key] if session.api_key else [])
@@ -183,139 +179,11 @@ class BatchtopApp(App[int]):
 
     # -- cancel -------------------------------------------------------------------------
 
-    def can_cancel(self, key: BatchKey) -> bool:
-        """Every path to cancel asks this: keys, marks, palette, detail screen. The rule is the
-        cancel policy's (tui/cancel/policy.py); the board adds only what it alone knows: a
-        batch gone from the gateway, or one whose cancel is already on its way."""
-        tracked = self.board.get(key)
-        if tracked is None or tracked.gone or tracked.cancel_state is CancelState.SENDING:
-            return False
-        plan = plan_cancel([tracked.batch], read_only=self.session.profile.read_only, protected=False)
-        return bool(plan.to_cancel)
-
-    def request_cancel(self, keys: Iterable[BatchKey]) -> None:
-        """Ask for the confirmation the cancel policy says is needed, then cancel."""
-        profile = self.session.profile
-        tracked = [t for k in dict.fromkeys(keys) if (t := self.board.get(k)) is not None]
-        unavailable = [t.batch for t in tracked if t.gone or t.cancel_state is CancelState.SENDING]
-        plan = plan_cancel(
-            [t.batch for t in tracked],
-            read_only=profile.read_only,
-            protected=profile.protected,
-            unavailable=unavailable,
-        )
-        if plan.refusal:
-            self.notify("This profile is read-only: nothing can be cancelled.", severity="warning")
-            return
-        live, skipped = plan.to_cancel, plan.skipped
-        if not live:
-            self.notify("Nothing to cancel: the chosen batches are finished or already cancelling.", severity="warning")
-            return
-
-        def answered(confirmed: bool | None) -> None:
-            if confirmed:
-                self.start_cancel(live)
-
-        if plan.confirmation is Confirmation.YES_NO:
-            self.push_screen(ConfirmCancelScreen(live[0]), answered)
-            return
-        if plan.confirmation is Confirmation.TYPE_ID_END:
-            prompt = f"Type the last four characters of the id ({safe_text(plan.expected)}) to cancel it."
-        elif len(live) == 1:
-            prompt = "Type 1 to cancel this batch."
-        else:
-            prompt = f"Type {plan.expected} — the number of batches that will be cancelled — to go ahead."
-        title = "Cancel this batch?" if len(live) == 1 else f"Cancel {len(live)} batches?"
-        self.push_screen(
-            TypedConfirmScreen(
-                title=title, facts=describe_targets(live, skipped), prompt=prompt, expected=plan.expected
-            ),
-            answered,
-        )
-
-    def start_cancel(self, batches: list[Batch]) -> None:
-        """Send the cancels (confirmed already). Each batch is sent at most once per action."""
-        # The board may have moved on while the dialog was open: re-check every batch.
-        targets = [self.board.get(b.key).batch for b in batches if self.can_cancel(b.key)]  # type: ignore[union-attr]
-        if not targets:
-            self.notify("Nothing sent: those batches finished meanwhile.", severity="warning")
-            return
-        for batch in targets:
-            self.board.set_cancel_state(batch.key, CancelState.SENDING)
-        self.rows_updated.publish([b.key for b in targets])
-        progress = CancelProgressScreen(targets) if len(targets) > 1 else None
-        if progress is not None:
-            self.push_screen(progress, self._retry)
-        self.run_worker(self._send_cancels(targets, progress), group="cancel", exit_on_error=False)
-
-    def _retry(self, batches: list[Batch] | None) -> None:
-        if batches:
-            self.start_cancel(batches)
-
-    async def _send_cancels(self, targets: list[Batch], progress: CancelProgressScreen | None) -> None:
-        client = self.client
-        if client is None:
-            return
-        context = AuditContext(self.session.profile_name, self.session.gateway_host)
-
-        def answered(outcome: CancelOutcome) -> None:
-            self.post_message(CancelAnswered(outcome, progress))
-
-        report = await cancel_batches(client, targets, audit=self.audit, context=context, on_outcome=answered)
-        self.post_message(CancelFinished(report, progress))
-
     def on_cancel_answered(self, message: CancelAnswered) -> None:
-        guarded(self, lambda: self._take_answer(message.outcome, message.progress))
-
-    def _take_answer(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
-        key = outcome.key
-        if outcome.outcome == Outcome.ACCEPTED:
-            tracked = self.board.get(key)
-            answer = outcome.answer
-            if answer is not None:
-                self.board.apply([answer.over(tracked.batch) if tracked else answer])
-            self.board.set_cancel_state(key, CancelState.ACCEPTED)
-            self.view.unmark(key)
-        elif outcome.outcome == Outcome.REFUSED:
-            self.board.set_cancel_state(key, CancelState.REFUSED, outcome.message)
-        else:
-            self.board.set_cancel_state(key, CancelState.FAILED, f"{outcome.message} ({outcome.sent_words})")
-        if progress is not None and progress.is_attached:
-            progress.outcome_arrived(outcome)
-        self.board_updated.publish(None)
+        guarded(self, lambda: self.cancels.take_answer(message.outcome, message.progress))
 
     def on_cancel_finished(self, message: CancelFinished) -> None:
-        guarded(self, lambda: self._take_report(message.report, message.progress))
-
-    def _take_report(self, report: CancelReport, progress: CancelProgressScreen | None) -> None:
-        if progress is not None:
-            progress.finished(report)
-        elif report.outcomes:
-            outcome = report.outcomes[0]
-            if outcome.outcome == "accepted" and outcome.answer is not None:
-                self.notify(
-                    f"{safe_text(outcome.batch.id, 60)} is now {safe_text(outcome.answer.status_shown, 30)}",
-                    title="Cancel accepted",
-                    timeout=6,
-                )
-            else:
-                title = OUTCOME_TITLES[outcome.outcome]
-                self.notify(safe_text(outcome.message or "", 300), title=title, severity="error", timeout=10)
-        if report.audit_error:
-            self.notify(report.audit_error, title="Audit log", severity="error", timeout=15)
-        if report.refused:
-            self.run_worker(self._fetch_again([o.batch for o in report.refused]), group="cancel", exit_on_error=False)
-        self.board_updated.publish(None)
-
-    async def _fetch_again(self, batches: list[Batch]) -> None:
-        """A refusal usually means the batch moved on: fetch it again so the row tells the truth."""
-        client = self.client
-        if client is None:
-            return
-        for batch in batches:
-            with contextlib.suppress(GatewayError):
-                self.board.apply([await client.retrieve(batch.provider, batch.id)])
-        self.board_updated.publish(None)
+        guarded(self, lambda: self.cancels.take_report(message.report, message.progress))
 
     def action_audit(self) -> None:
         if isinstance(self.screen, AuditScreen):
@@ -382,10 +250,10 @@ class BatchtopApp(App[int]):
         yield SystemCommand("Pause / resume polling", "Stop or restart polling", self.action_toggle_pause)
         if board.is_attached:
             keys = board.cancel_keys()
-            live = sum(1 for k in keys if self.can_cancel(k))
+            live = sum(1 for k in keys if self.cancels.can_cancel(k))
             if live:
                 title = f"Cancel {live} marked batches" if self.view.marks else "Cancel selected batch"
-                yield SystemCommand(title, "Asks for confirmation first", lambda: self.request_cancel(keys))
+                yield SystemCommand(title, "Asks for confirmation first", lambda: self.cancels.request(keys))
             yield SystemCommand("Cycle sort order", "newest, progress, failed, ETA, status", board.action_sort)
             yield SystemCommand("Toggle live only", "Hide finished batches", board.action_live_only)
             yield SystemCommand("Filter", "Match id, name, provider or status", board.action_filter)

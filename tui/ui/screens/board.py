@@ -149,7 +149,7 @@ class BoardScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return True if any(self.app.can_cancel(k) for k in self.cancel_keys()) else None
+            return True if any(self.app.cancels.can_cancel(k) for k in self.cancel_keys()) else None
         if action in ("details", "mark"):
             return self.table.selected_key is not None
         if action == "clear_marks":
@@ -159,7 +159,7 @@ class BoardScreen(Screen[None]):
     def action_cancel(self) -> None:
         keys = self.cancel_keys()
         if keys:
-            self.app.request_cancel(keys)
+            self.app.cancels.request(keys)
 
     def action_mark(self) -> None:
         key = self.table.selected_key

@@ -134,11 +134,11 @@ class DetailScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return True if self.app.can_cancel(self.key) else None
+            return True if self.app.cancels.can_cancel(self.key) else None
         return True
 
     def action_cancel(self) -> None:
-        self.app.request_cancel([self.key])
+        self.app.cancels.request([self.key])
 
     def action_close(self) -> None:
         self.dismiss(None)
