@@ -901,3 +901,27 @@ def test_list_fills_in_counts_the_gemini_list_lacks(capsys, sim: SimServer, url:
     running = [b for b in json.loads(result.out) if b["status"] == "in_progress"]
     assert running and all(b["request_counts"]["pending"] is not None for b in running)
     assert all(b["request_counts"]["total"] > 0 for b in running)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fps"),
+    [(["--low-bandwidth"], "4"), (["--max-fps", "10"], "10"), (["--low-bandwidth", "--max-fps", "2"], "2")],
+)
+def test_frame_cap_reaches_textual_before_it_is_imported(monkeypatch, argv: list[str], fps: str) -> None:
+    """Textual reads TEXTUAL_FPS once, at import (textual.constants.MAX_FPS): the board's
+    command sets it before importing the app."""
+    import tui.ui.app
+    from tui.cli import dispatch
+
+    monkeypatch.delenv("TEXTUAL_FPS", raising=False)
+    seen: list[str | None] = []
+    monkeypatch.setattr(tui.ui.app, "run_app", lambda args: seen.append(os.environ.get("TEXTUAL_FPS")) or 0)
+    assert dispatch.run_board(build_parser().parse_args(argv)) == 0
+    assert seen == [fps]
+
+
+@pytest.mark.parametrize("value", ["0", "x", "1000"])
+def test_max_fps_rejects_nonsense(capsys, value: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["--max-fps", value])
+    assert info.value.code == 2 and "--max-fps" in capsys.readouterr().err

@@ -173,7 +173,7 @@ async def test_pause_starts_no_poll_and_resume_polls_at_once(sim: SimServer, cli
 
 async def test_stop_ends_the_run_even_with_a_poll_in_flight() -> None:
     class Hanging:
-        async def list_batches(self, provider: str) -> BatchListing:
+        async def list_batches(self, provider: str, **_: object) -> BatchListing:
             await asyncio.Event().wait()
             raise AssertionError("never answered")
 
@@ -227,7 +227,7 @@ async def test_a_surprise_in_the_gateways_data_is_a_failed_poll_not_the_end() ->
     ]
 
     class Surprising:
-        async def list_batches(self, provider: str) -> BatchListing:
+        async def list_batches(self, provider: str, **_: object) -> BatchListing:
             answer = answers.pop(0)
             if isinstance(answer, Exception):
                 raise answer
@@ -264,3 +264,90 @@ async def test_a_vanished_batch_is_marked_gone_not_dropped(sim: SimServer, clien
         assert report.ok and key in report.change.changed
         assert runner.board.get(key).gone
         sim.clock.advance(1)
+
+
+# -- a poll costs what changed, not the size of the history --------------------------------
+
+
+class History:
+    """History pages reported by a runner (its on_history_page callback)."""
+
+    def __init__(self) -> None:
+        self.pages: list[PollReport] = []
+
+    def __call__(self, report: PollReport) -> None:
+        self.pages.append(report)
+
+
+async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_rarely() -> None:
+    """At start: page one, then every page, each reported as it arrives; then each poll is one
+    list request plus one retrieve per live batch beyond page one; the walk comes back after
+    ``walk_every``. (The simulator's newest 8 per provider are live, the 40 older ones
+    finished: tui/sim/world.py ``history``; pages of 2.)"""
+    sim = SimServer(providers=["openai"], batches_per_provider=8, history=40, frozen=True, page_size=5).start()
+    try:
+        polls, history = Polls(), History()
+        clock = FakeClock()
+        runner = PollRunner(
+            ["openai"],
+            interval=1.0,
+            board=Board(clock),
+            clock=clock,
+            on_poll_finished=polls.finished,
+            on_history_page=history,
+            walk_every=600.0,
+        )
+        async with BifrostClient(sim.base_url, timeout=2) as client:
+            limited = _PagedClient(client, limit=2)
+            async with running(runner, limited):
+                await polls.wait_for(1)
+                await until(lambda: runner.next_walk_at["openai"] > START)
+                assert len(runner.board) == 48  # the whole history is on the board
+                assert len(history.pages) == 24  # 48 batches in pages of 2, page one again included
+                assert sum(len(p.change.added) for p in history.pages) == 48 - 2
+                page_one = set(
+                    (await client.list_page("openai", limit=2)).data
+                    and [b.id for b in (await client.list_page("openai", limit=2)).data]
+                )
+                live_beyond_page_one = sum(
+                    1 for t in runner.board.tracked() if not t.batch.finished and t.key[1] not in page_one
+                )
+                assert live_beyond_page_one >= 1  # the case this test is about
+
+                await asyncio.sleep(0.05)
+                before = sim.request_count
+                clock.now += 1.0
+                runner.poll_now()
+                await polls.wait_for(2)
+                page_one_without_counts = sum(
+                    1
+                    for b in (await client.list_page("openai", limit=2)).data
+                    if not b.finished and not b.request_counts.known
+                )
+                # (the list_page just above is one request more)
+                assert sim.request_count - before == 1 + live_beyond_page_one + page_one_without_counts + 1
+                assert len(history.pages) == 24  # no walk until walk_every has passed
+
+                clock.now += 600.0
+                runner.poll_now()
+                await until(lambda: len(history.pages) == 48)
+                assert runner.next_walk_at["openai"] == clock.now + 600.0
+    finally:
+        sim.stop()
+
+
+class _PagedClient:
+    """The real client with a small page, so that a short history spans several pages."""
+
+    def __init__(self, client: BifrostClient, limit: int) -> None:
+        self._client = client
+        self._limit = limit
+
+    async def list_batches(self, provider: str, *, page_cap: int = 50) -> BatchListing:
+        return await self._client.list_batches(provider, limit=self._limit, page_cap=page_cap)
+
+    def walk_pages(self, listing: BatchListing, *, page_cap: int = 50):
+        return self._client.walk_pages(listing, limit=self._limit, page_cap=page_cap)
+
+    async def retrieve(self, provider: str, batch_id: str) -> Batch:
+        return await self._client.retrieve(provider, batch_id)

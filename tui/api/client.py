@@ -167,15 +167,26 @@ class BifrostClient:
         return _parse_page(body, provider)
 
     async def list_batches(self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP) -> BatchListing:
-        """Every batch of ``provider``, newest first, following ``next_cursor`` page by page.
+        """Every batch of ``provider``, newest first, following ``next_cursor`` page by page."""
+        listing = BatchListing(provider)
+        async for _page in self.walk_pages(listing, limit=limit, page_cap=page_cap):
+            pass
+        return listing
+
+    async def walk_pages(
+        self, listing: BatchListing, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP
+    ) -> AsyncIterator[list[Batch]]:
+        """List ``listing.provider`` page by page, newest first: yields each page's batches not
+        seen before (also gathered in ``listing``), so a caller can show page one while the
+        rest arrives. Stop iterating to stop listing.
 
         Bifrost walks a provider's keys one after another (core/providers/utils/pagination.go
         BuildNextCursor): a key without batches gives an empty page with ``has_more`` and a
         cursor for the next key, which is not the end. A page of batches already listed, or
         a cursor already followed, means the gateway ignored ``after``: stop, and say so.
         """
-        listing = BatchListing(provider)
-        seen: set[str] = set()
+        provider = listing.provider
+        seen = {batch.id for batch in listing.batches}
         cursors: set[str] = set()
         after: str | None = None
         while True:
@@ -185,21 +196,22 @@ class BifrostClient:
             fresh = [batch for batch in page.data if batch.id not in seen]
             if page.data and not fresh:
                 listing.repeated = True
-                return listing
+                return
             for batch in fresh:
                 seen.add(batch.id)
-                listing.batches.append(batch)
+            listing.batches.extend(fresh)
+            yield fresh
             if not page.has_more:
-                return listing
+                return
             after = page.next_cursor or page.last_id or (page.data[-1].id if page.data else None)
             if not after:
-                return listing  # "more" with no way to ask for it: nothing else to do
+                return  # "more" with no way to ask for it: nothing else to do
             if after in cursors:
                 listing.repeated = True
-                return listing
+                return
             if listing.pages >= page_cap:
                 listing.truncated = True
-                return listing
+                return
             cursors.add(after)
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:

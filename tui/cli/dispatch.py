@@ -7,6 +7,7 @@ warnings about it said once; a ``ConfigError`` from anywhere is one line and exi
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
 from tui.cli.audit import run_audit
@@ -44,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_board(args: argparse.Namespace) -> int:
+    from tui.cli.parser import LOW_BANDWIDTH_FPS  # the parser imports this module
+
+    fps = getattr(args, "max_fps", None) or (LOW_BANDWIDTH_FPS if getattr(args, "low_bandwidth", False) else None)
+    if fps:
+        # Textual reads its frame cap once, when it is imported (textual.constants.MAX_FPS).
+        os.environ["TEXTUAL_FPS"] = str(fps)
     from tui.ui.app import run_app  # Textual is imported here and only here
 
     return run_app(args)

@@ -36,6 +36,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.BROKEN_PIPE
 
 
+LOW_BANDWIDTH_FPS = 4
+"""Frames per second with --low-bandwidth: a burst of changes becomes one redraw."""
+
+
+def _fps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of frames per second, got {text!r}") from None
+    if not 1 <= value <= 240:
+        raise argparse.ArgumentTypeError("must be between 1 and 240")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batchtop",
@@ -43,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"batchtop {__version__}")
     _add_connection_flags(parser, top=True)
+    screen = parser.add_argument_group("the live board over a slow link")
+    screen.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help=f"redraw at most {LOW_BANDWIDTH_FPS} times a second (for SSH over a slow link)",
+    )
+    screen.add_argument(
+        "--max-fps", metavar="N", type=_fps, default=None, help="redraw at most N times a second (default 60)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_list(commands)
     _add_show(commands)
@@ -239,6 +262,9 @@ def _add_sim(commands: Commands) -> None:
     sim_cmd.add_argument("--speed", type=_positive_float, default=1.0, help="simulated seconds per real second")
     sim_cmd.add_argument("--api-key-env", metavar="VAR", help="require the key held by this environment variable")
     sim_cmd.add_argument("--batches", type=int, default=8, metavar="N", help="batches per provider at start")
+    sim_cmd.add_argument(
+        "--history", type=int, default=0, metavar="N", help="long-finished batches per provider, older than the rest"
+    )
     sim_cmd.add_argument(
         "--arrivals",
         type=float,

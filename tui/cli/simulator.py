@@ -23,6 +23,8 @@ def run_sim(args: argparse.Namespace) -> int:
             raise ConfigError(f"environment variable {args.api_key_env} (--api-key-env) is not set")
     if args.batches < 0:
         raise ConfigError("--batches must be 0 or more")
+    if args.history < 0:
+        raise ConfigError("--history must be 0 or more")
     if args.arrivals < 0 or args.arrivals != args.arrivals:
         raise ConfigError("--arrivals must be 0 (none) or more seconds")
     try:
@@ -35,6 +37,7 @@ def run_sim(args: argparse.Namespace) -> int:
             verbose=not args.quiet,
             batches_per_provider=args.batches,
             arrivals=args.arrivals or None,
+            history=args.history,
             providers=providers,
         )
     except OSError as exc:

@@ -48,6 +48,19 @@ class CancelState(Enum):
         return CANCEL_STATE_WORDS[self.value]
 
 
+@dataclass(frozen=True, slots=True)
+class _Share:
+    totals: tuple[float, ...]
+    change: tuple[float, ...]
+    rates: tuple[float, ...] | None
+    live: int
+    with_failures: int
+
+
+def _as_tuple(totals: Totals) -> tuple[float, ...]:
+    return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)
+
+
 @dataclass
 class TrackedBatch:
     """One batch on the board: its latest snapshot and its history."""
@@ -64,6 +77,27 @@ class TrackedBatch:
     """When this session asked the gateway to cancel it (app clock)."""
     retrieved_at: float | None = None
     """When the poller last fetched it one by one (the list lacked its counts or it)."""
+    _share: _Share | None = field(default=None, repr=False, compare=False)
+
+    def share(self) -> _Share:
+        """This batch's part of the board's summary, kept until its next sample."""
+        if self._share is None:
+            history = self.history
+            rates = history.rates_per_second()
+            counts = self.batch.request_counts
+            self._share = _Share(
+                totals=_as_tuple(Totals.of([self.batch])),
+                change=_as_tuple(history.change_since_previous()),
+                rates=None if rates is None else _as_tuple(rates),
+                live=int(not self.batch.finished),
+                with_failures=int((counts.failed or 0) > 0),
+            )
+        return self._share
+
+    def sampled(self, at: float) -> None:
+        """Add a progress sample of the current batch (one per poll that carried it)."""
+        self.history.add(at, Totals.of([self.batch]), known=self.batch.request_counts.known)
+        self._share = None
 
     @property
     def key(self) -> BatchKey:
@@ -130,9 +164,18 @@ class BoardChange:
 
     added: list[BatchKey] = field(default_factory=list)
     changed: list[BatchKey] = field(default_factory=list)
+    seen: list[BatchKey] = field(default_factory=list)
+    """Every key the update carried, changed or not: each got a new progress sample, so its
+    rate and ETA may have moved."""
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed)
+
+    def merge(self, other: BoardChange) -> None:
+        """Add what ``other`` touched (for one redraw of several updates)."""
+        self.added.extend(other.added)
+        self.changed.extend(other.changed)
+        self.seen.extend(other.seen)
 
 
 STATUS_ORDER = {
@@ -153,6 +196,9 @@ class Board:
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self._batches: dict[BatchKey, TrackedBatch] = {}
+        self.revision = 0
+        """Goes up whenever a batch is added or changes (not when a poll brings nothing
+        new), so that views of the board can tell when to compute themselves again."""
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -163,8 +209,11 @@ class Board:
     def get(self, key: BatchKey) -> TrackedBatch | None:
         return self._batches.get(key)
 
-    def tracked(self) -> list[TrackedBatch]:
-        return list(self._batches.values())
+    def tracked(self, provider: str | None = None) -> list[TrackedBatch]:
+        """Every batch on the board (of ``provider`` only, when given)."""
+        if provider is None:
+            return list(self._batches.values())
+        return [t for key, t in self._batches.items() if key[0] == provider]
 
     # -- updates ----------------------------------------------------------------------
 
@@ -186,8 +235,9 @@ class Board:
                 tracked.gone = False
                 if batch.finished and tracked.cancel_state is CancelState.SENDING:
                     tracked.cancel_state = None
-            counts = tracked.batch.request_counts
-            tracked.history.add(now, Totals.of([tracked.batch]), known=counts.known)
+            tracked.sampled(now)
+            change.seen.append(batch.key)
+        self.revision += bool(change)
         return change
 
     def take(self, poll: ProviderPoll) -> BoardChange:
@@ -197,6 +247,8 @@ class Board:
         for key in poll.gone:
             if self.mark_gone(key):
                 change.changed.append(key)
+                change.seen.append(key)
+                self.revision += 1
         return change
 
     def mark_gone(self, key: BatchKey) -> bool:
@@ -211,28 +263,42 @@ class Board:
         if tracked is not None:
             tracked.cancel_state = state
             tracked.cancel_message = message
+            self.revision += 1
             if state is CancelState.SENDING:
                 tracked.cancel_asked_at = self.clock()
 
     # -- views ------------------------------------------------------------------------
 
     def summary(self, keys: Iterable[BatchKey] | None = None) -> Summary:
-        """Totals over ``keys`` (default: all), change since the previous poll, rates per minute."""
+        """Totals over ``keys`` (default: all), change since the previous poll, rates per minute.
+
+        Each batch's share is worked out once per sample (:meth:`TrackedBatch.share`), so
+        summing 10,000 batches is a few additions each, not a walk of their histories."""
         chosen = [self._batches[k] for k in keys if k in self._batches] if keys is not None else self.tracked()
-        change = Totals()
-        per_second: Totals | None = None
+        totals = [0.0] * 5
+        change = [0.0] * 5
+        rates = [0.0] * 5
+        any_rate = False
+        live = with_failures = 0
         for tracked in chosen:
-            change = change + tracked.history.change_since_previous()
-            rates = tracked.history.rates_per_second()
-            if rates is not None:
-                per_second = rates if per_second is None else per_second + rates
+            share = tracked.share()
+            for i, value in enumerate(share.totals):
+                totals[i] += value
+            for i, value in enumerate(share.change):
+                change[i] += value
+            if share.rates is not None:
+                any_rate = True
+                for i, value in enumerate(share.rates):
+                    rates[i] += value
+            live += share.live
+            with_failures += share.with_failures
         return Summary(
-            totals=Totals.of(t.batch for t in chosen),
-            change=change,
-            per_minute=None if per_second is None else per_second.scaled(60),
+            totals=Totals(*totals),
+            change=Totals(*change),
+            per_minute=Totals(*rates).scaled(60) if any_rate else None,
             batches=len(chosen),
-            live=sum(1 for t in chosen if not t.batch.finished),
-            with_failures=sum(1 for t in chosen if (t.batch.request_counts.failed or 0) > 0),
+            live=live,
+            with_failures=with_failures,
         )
 
     def sorted_keys(self, order: SortOrder, keys: Iterable[BatchKey] | None = None) -> list[BatchKey]:

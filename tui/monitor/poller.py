@@ -1,21 +1,25 @@
-"""One poll of one provider: list, then fetch only what the list cannot tell. No Textual.
+"""One poll of one provider: the first page of its list, and only what that page cannot
+tell. No Textual.
 
-The list call gives most of what the board needs. Two cases need a per-batch retrieve:
-- counts unknown in the list (Bedrock and Gemini list items carry none): live batches are
-  retrieved each poll — except where counts appear only when the batch ends (Bedrock): then
-  once when first seen and once when it has finished; a finished one once, and never again;
-- a live batch the board knows that is missing from the list (it fell off the last page,
-  or vanished): retrieved so that it is followed to the end, or marked gone on 404.
+A poll costs what changed, not how much history the gateway holds: it lists page one
+(the newest batches), and retrieves one by one only
+- live batches whose counts the list lacks (Bedrock and Gemini list items carry none) —
+  except where counts appear only when the batch ends (Bedrock): then once when first seen
+  and once when it has finished; a finished one once, and never again;
+- live batches the board knows that are not on page one (older, or vanished): so that they
+  are followed to the end, or marked gone on 404.
 Retrieves are capped per poll so a large Bedrock account does not turn one poll into
-hundreds of requests.
+hundreds of requests. The rest of the history is walked page by page now and then
+(:func:`walk_history`, run by the poll loop at start and every few minutes).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from tui.api import Batch, BifrostClient, GatewayHTTPError
-from tui.api.client import retrieve_each
+from tui.api.client import DEFAULT_PAGE_CAP, BatchListing, retrieve_each
 from tui.monitor.board import BatchKey, Board
 
 MAX_RETRIEVES_PER_POLL = 24
@@ -37,36 +41,45 @@ class ProviderPoll:
     requests: int = 0
 
 
+def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
+    """What the board should take for a listed ``batch``, and whether to retrieve it.
+
+    A list item without counts (Bedrock, Gemini) must not wipe counts the board already has:
+    a finished batch keeps them for good, a live one keeps them until its next retrieve."""
+    if batch.request_counts.known:
+        return batch, False
+    known = board.get(batch.key)
+    if known is None:
+        return batch, True
+    if known.batch.finished and known.batch.request_counts.known:
+        return known.batch, False  # finished: its counts will not change again
+    merged = batch.over(known.batch)
+    if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
+        return merged, False  # Bedrock: counts arrive only when the job ends; fetched once till then
+    return merged, True
+
+
 async def poll_provider(client: BifrostClient, provider: str, board: Board) -> ProviderPoll:
-    """List ``provider`` and fill in what the list lacks. Raises GatewayError if the list fails."""
-    listing = await client.list_batches(provider)
+    """List page one of ``provider`` and fill in what it lacks. Raises GatewayError if the
+    list fails."""
+    listing = await client.list_batches(provider, page_cap=1)
     result = ProviderPoll(provider, requests=listing.pages)
-    if (shortfall := listing.shortfall()) is not None:
-        result.notes.append(shortfall)
+    if listing.repeated:  # one page cannot repeat itself; kept for a gateway that somehow does
         result.listing_note = listing.shortfall(named=False)
     if listing.skipped:
         result.notes.append(f"{provider}: {listing.skipped} unreadable item(s) left out")
 
     batches: dict[str, Batch] = {}
     to_retrieve: list[str] = []
-    for batch in listing.batches:
+    for listed in listing.batches:
+        batch, fetch = _as_listed(listed, board)
         batches[batch.id] = batch
-        if batch.request_counts.known:
-            continue
-        known = board.get(batch.key)
-        if known is not None and known.batch.finished and known.batch.request_counts.known:
-            batches[batch.id] = known.batch  # finished: its counts will not change again
-            continue
-        if known is not None:
-            # Until its turn to be fetched comes (or if that fetch fails), keep what was known.
-            batches[batch.id] = batch.over(known.batch)
-            if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
-                continue  # Bedrock: counts arrive only when the job ends; fetched once till then
-        to_retrieve.append(batch.id)
+        if fetch:
+            to_retrieve.append(batch.id)
 
-    for tracked in board.tracked():
-        provider_of, batch_id = tracked.key
-        if provider_of == provider and batch_id not in batches and not tracked.batch.finished and not tracked.gone:
+    for tracked in board.tracked(provider):
+        batch_id = tracked.key[1]
+        if batch_id not in batches and not tracked.batch.finished and not tracked.gone:
             to_retrieve.append(batch_id)
 
     # Under the cap, the least recently fetched go first, so that every batch gets its turn.
@@ -90,3 +103,23 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         # Any other failure: keep what the list said (or what the board already shows).
     result.batches = list(batches.values())
     return result
+
+
+async def walk_history(
+    client: BifrostClient, provider: str, board: Board, *, page_cap: int = DEFAULT_PAGE_CAP
+) -> AsyncIterator[ProviderPoll]:
+    """Walk every page of ``provider``'s list (page one included: it may have moved on), one
+    :class:`ProviderPoll` per page, for the board to take as each arrives. No retrieves: the
+    next polls fetch what the walk found live. The last poll carries ``listing_note`` when
+    the walk did not reach the end (page cap, or a gateway that ignores ``after``).
+    Raises GatewayError if a page fails (what was taken before stays on the board)."""
+    listing = BatchListing(provider)
+    async for page in client.walk_pages(listing, page_cap=page_cap):
+        yield ProviderPoll(provider, [_as_listed(batch, board)[0] for batch in page], requests=1)
+    if listing.repeated or listing.truncated or listing.skipped:
+        last = ProviderPoll(provider, listing_note=listing.shortfall(named=False))
+        if (shortfall := listing.shortfall()) is not None:
+            last.notes.append(shortfall)
+        if listing.skipped:
+            last.notes.append(f"{provider}: {listing.skipped} unreadable item(s) left out")
+        yield last

@@ -3,7 +3,10 @@
 Per provider: wait until due (or until asked to poll now), run one poll, take what it found
 into the board, update the provider's health, and report the finished poll. The next poll
 is scheduled only when the last one has finished, so a slow gateway never sees polls pile
-up. Whoever shows the board (the Textual app) passes callbacks and runs :meth:`PollRunner.run`
+up. A poll lists only page one; after the first poll, and then every
+:data:`HISTORY_WALK_EVERY` seconds, the provider's whole history is walked page by page,
+each page taken into the board and reported as it arrives (so page one is on screen while
+the rest is on its way). Whoever shows the board (the Textual app) passes callbacks and runs :meth:`PollRunner.run`
 as one task; the callbacks are called on that task, between polls, and must neither block
 nor raise.
 """
@@ -17,11 +20,15 @@ from dataclasses import dataclass, field
 
 from tui.api import BifrostClient, GatewayError
 from tui.monitor.board import Board, BoardChange
-from tui.monitor.poller import poll_provider
+from tui.monitor.poller import poll_provider, walk_history
 from tui.monitor.schedule import ProviderHealth
 
 MIN_WAIT = 0.05
 """Never poll a provider again sooner than this (seconds), whatever its schedule says."""
+HISTORY_WALK_EVERY = 300.0
+"""Seconds between walks of a provider's whole history (after the first, at start)."""
+HISTORY_WALK_RETRY = 60.0
+"""Seconds before a walk that failed part-way is tried again."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class PollRunner:
         clock: Callable[[], float],
         on_poll_started: Callable[[str], object] = lambda provider: None,
         on_poll_finished: Callable[[PollReport], object] = lambda report: None,
+        on_history_page: Callable[[PollReport], object] = lambda report: None,
+        walk_every: float = HISTORY_WALK_EVERY,
     ) -> None:
         self.board = board
         self.clock = clock
@@ -64,6 +73,11 @@ class PollRunner:
         """Each provider's poll bookkeeping, in the profile's order."""
         self._on_poll_started = on_poll_started
         self._on_poll_finished = on_poll_finished
+        self._on_history_page = on_history_page
+        self.walk_every = walk_every
+        self.next_walk_at = {provider: now for provider in providers}
+        """When each provider's history is walked next (the runner's clock)."""
+        self._walk_notes: dict[str, str | None] = {}
         self._running = asyncio.Event()
         self._running.set()
         self._wake = {provider: asyncio.Event() for provider in self.health}
@@ -111,7 +125,10 @@ class PollRunner:
         while True:
             await self._running.wait()
             self._poll_started(health)
-            self._on_poll_finished(await self._poll(client, health))
+            report = await self._poll(client, health)
+            self._on_poll_finished(report)
+            if report.ok and self.clock() >= self.next_walk_at[provider]:
+                await self._walk(client, health)
             await self._wait_until_due(health)
 
     def _poll_started(self, health: ProviderHealth) -> None:
@@ -130,8 +147,30 @@ class PollRunner:
             health.failed(self.clock(), error)
             return PollReport(provider, error=error, unexpected=type(exc).__name__, next_poll_at=health.next_poll_at)
         change = self.board.take(poll)
-        health.succeeded(self.clock(), note=poll.listing_note)
+        health.succeeded(self.clock(), note=poll.listing_note or self._walk_notes.get(provider))
         return PollReport(provider, change=change, next_poll_at=health.next_poll_at)
+
+    async def _walk(self, client: BifrostClient, health: ProviderHealth) -> None:
+        """Walk the provider's history into the board, page by page, reporting each page.
+        Stops early (to go on at the next walk) when paused; a failed page is retried sooner."""
+        provider = health.provider
+        note: str | None = None
+        try:
+            async for poll in walk_history(client, provider, self.board):
+                change = self.board.take(poll)
+                note = poll.listing_note or note
+                self._on_history_page(PollReport(provider, change=change, next_poll_at=health.next_poll_at))
+                if self.paused:
+                    return  # next_walk_at unchanged: the walk is due again once resumed
+        except GatewayError:
+            self.next_walk_at[provider] = self.clock() + HISTORY_WALK_RETRY
+            return
+        except Exception:  # noqa: BLE001 — as in _poll: a surprise in gateway data must not end polling
+            self.next_walk_at[provider] = self.clock() + HISTORY_WALK_RETRY
+            return
+        self.next_walk_at[provider] = self.clock() + self.walk_every
+        self._walk_notes[provider] = note
+        health.note = note
 
     async def _wait_until_due(self, health: ProviderHealth) -> None:
         wake = self._wake[health.provider]

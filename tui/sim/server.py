@@ -106,6 +106,8 @@ class SimServer:
 
     ``clock``, ``faults`` and ``world`` are public so that tests can step time, inject
     faults and add batches directly; another process can do the same through ``/_sim/``.
+    ``history`` adds that many long-finished batches per provider, older than the rest
+    (a gateway with years of batches; the benchmarks use it).
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class SimServer:
         verbose: bool = False,
         arrivals: float | None = None,
         keys: Mapping[str, int | Sequence[int]] | None = None,
+        history: int = 0,
     ) -> None:
         providers = tuple(providers)
         bad = [p for p in providers if not isinstance(p, str) or not p or p != p.strip()]
@@ -149,6 +152,7 @@ class SimServer:
             hostile=hostile,
             arrivals=arrivals,
             keys=keys,
+            history=history,
         )
         self._ssl_context = ssl_context
         self._lock = threading.Lock()
@@ -232,6 +236,7 @@ def serve(
     providers: Sequence[str] = DEFAULT_PROVIDERS,
     batches_per_provider: int = 8,
     arrivals: float | None = None,
+    history: int = 0,
 ) -> int:
     """Run the simulator in the foreground for ``batchtop sim`` until Ctrl-C; returns 0.
     Raises OSError when the address cannot be bound."""
@@ -246,6 +251,7 @@ def serve(
         hostile=hostile,
         verbose=verbose,
         arrivals=arrivals,
+        history=history,
     )
     server.start()  # OSError (port in use, say) is the caller's to report
     print(

@@ -17,6 +17,7 @@ from tui.sim.clock import SimClock
 from tui.sim.plans import LIVE_STATUSES, BatchPlan, BatchState, state_at
 
 HOUR = 3600.0
+DAY = 24 * HOUR
 _JOB_ONLY = ("bedrock", "gemini", "vertex")  # providers whose batches carry a job name only
 
 _MODELS = {
@@ -96,7 +97,10 @@ class SimWorld:
         hostile: bool = False,
         arrivals: float | None = None,
         keys: Mapping[str, int | Sequence[int]] | None = None,
+        history: int = 0,
     ) -> None:
+        if history < 0:
+            raise ValueError("history must be 0 or more")
         self.clock = clock
         self.providers = tuple(providers)
         self._lock = threading.Lock()
@@ -116,7 +120,7 @@ class SimWorld:
         for provider in self.providers:
             # One RNG per provider, so adding a provider leaves the others' batches alone.
             rng = random.Random(f"{seed}:{provider}")
-            defaults = _default_plans(provider, rng, anchor, batches_per_provider, hostile)
+            defaults = _default_plans(provider, rng, anchor, batches_per_provider, hostile, history)
             for index, (plan, cancelled_after) in enumerate(defaults):
                 plan = self._keyed(plan, self._default_key(provider, index))
                 self._plans[provider][plan.id] = plan
@@ -332,10 +336,11 @@ def _fit_provider(plan: BatchPlan) -> BatchPlan:
 
 
 def _default_plans(
-    provider: str, rng: random.Random, anchor: int, count: int, hostile: bool
+    provider: str, rng: random.Random, anchor: int, count: int, hostile: bool, history: int = 0
 ) -> list[tuple[BatchPlan, float | None]]:
     """The starting mix for one provider: ``count`` batches (plus a hostile one), each with
-    the seconds after creation at which it was cancelled, if it was.
+    the seconds after creation at which it was cancelled, if it was; then ``history`` more,
+    older than all of them and long finished, as a gateway with years of batches holds.
 
     The first eight are one of each kind a monitor must show well: finished long ago
     (cleanly, with failures, expired), fast and slow live ones, a stalled one, one still
@@ -437,4 +442,11 @@ def _default_plans(
                 None,
             )
         )
+    # History: one batch every few hours back from two days ago, each done within its hour
+    # (mostly completed, some with failures, a few cancelled part-way).
+    for i in range(history):
+        total = rng.choice((100, 500, 2000, 10_000))
+        ago = 2 * DAY + i * rng.uniform(2, 4) * HOUR
+        finished = plan(ago, total, total / rng.uniform(600, 2400), failure_fraction=rng.choice((0.0, 0.0, 0.01, 0.2)))
+        plans.append((finished, rng.uniform(60, 300) if i % 17 == 16 else None))
     return plans

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 
 from textual.app import App, SystemCommand
@@ -21,12 +22,12 @@ from textual.timer import Timer
 from tui.api import BifrostClient
 from tui.cancel.audit import AuditLog
 from tui.config import ConfigError, config_path, load_config
-from tui.monitor import BatchKey, Board, BoardView, ProviderState
+from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
 from tui.monitor.runner import PollRunner
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
 from tui.text.safe import safe_text
 from tui.ui.cancel_flow import CancelFlow
-from tui.ui.messages import CancelAnswered, CancelFinished, PollFinished, ProviderStateChanged
+from tui.ui.messages import CancelAnswered, CancelFinished, HistoryPageListed, PollFinished, ProviderStateChanged
 from tui.ui.redraw import guarded
 from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
@@ -35,6 +36,9 @@ from tui.ui.screens.help import HelpScreen, describe_keys
 from tui.ui.screens.profiles import ProfilePickerScreen
 
 SessionOpener = Callable[[str], Session]
+
+REDRAW_GAP = 0.2
+"""Least seconds between redraws for polls (each provider's, each page of a history walk)."""
 
 
 class BatchtopApp(App[int]):
@@ -76,10 +80,14 @@ class BatchtopApp(App[int]):
         self.cancels = CancelFlow(self)
         """Every cancel path (keys, marks, palette, detail screen) goes through this."""
         self._status_timer: Timer | None = None
+        self._pending_change: BoardChange | None = None
+        self._last_redraw = 0.0
+        self._redraw_gap = REDRAW_GAP
         self._sessions_to_close: list[Session] = []
         self.audit = audit or AuditLog(source="tui", secrets=[session.api_key] if session.api_key else [])
-        self.board_updated: Signal[None] = Signal(self, "board-updated")
-        """The board or the view of it changed: screens showing it redraw (changed cells only)."""
+        self.board_updated: Signal[BoardChange | None] = Signal(self, "board-updated")
+        """The board or the view of it changed: screens showing it redraw (changed cells only).
+        Carries what a poll changed, or None when anything may have (a key press)."""
         self.rows_updated: Signal[list[BatchKey]] = Signal(self, "rows-updated")
         """These batches' cancel state changed."""
         self.health_updated: Signal[None] = Signal(self, "health-updated")
@@ -108,6 +116,7 @@ class BatchtopApp(App[int]):
             clock=self.clock,
             on_poll_started=lambda provider: self.post_message(ProviderStateChanged(provider)),
             on_poll_finished=lambda report: self.post_message(PollFinished(report)),
+            on_history_page=lambda report: self.post_message(HistoryPageListed(report)),
         )
 
     def _start_polling(self) -> None:
@@ -132,8 +141,43 @@ class BatchtopApp(App[int]):
         if report.unexpected:
             self.log.error(f"poll of {report.provider} failed unexpectedly: {report.unexpected}")
         if report.ok:
-            self.board_updated.publish(None)
+            if self._pending_change is not None:  # a walk's pages waiting: draw them too
+                report.change.merge(self._pending_change)
+                self._pending_change = None
+            self._publish_change(report.change)
         self._health_changed()
+
+    def on_history_page_listed(self, message: HistoryPageListed) -> None:
+        if message.report.change:
+            self._page_changed(message.report.change)
+        self._health_changed()
+
+    def _page_changed(self, change: BoardChange) -> None:
+        """Redraw for a page of a history walk: at once, unless a redraw happened less than
+        the redraw gap ago (a walk brings a page every few milliseconds): then once when
+        the gap is over, for every page that arrived meanwhile. A poll redraws at once."""
+        if self._pending_change is not None:
+            self._pending_change.merge(change)
+            return
+        wait = self._last_redraw + self._redraw_gap - time.monotonic()
+        if wait <= 0:
+            self._publish_change(change)
+            return
+        self._pending_change = change
+        self.set_timer(wait, self._flush_change)
+
+    def _flush_change(self) -> None:
+        change, self._pending_change = self._pending_change, None
+        if change is not None:
+            self._publish_change(change)
+
+    def _publish_change(self, change: BoardChange) -> None:
+        started = time.monotonic()
+        self.board_updated.publish(change)
+        self._last_redraw = time.monotonic()
+        # A redraw of 10,000 rows while a walk adds pages takes a while: leave the loop
+        # three times as long for the walk (and the terminal) before the next one.
+        self._redraw_gap = max(REDRAW_GAP, 3 * (self._last_redraw - started))
 
     def _health_changed(self) -> None:
         self.health_updated.publish(None)

@@ -34,6 +34,14 @@ class PollFinished(Message):
         return self.report.provider
 
 
+class HistoryPageListed(Message):
+    """One page of a provider's history walk was taken into the board (see PollRunner)."""
+
+    def __init__(self, report: PollReport) -> None:
+        super().__init__()
+        self.report = report
+
+
 class CancelAnswered(Message):
     """The gateway answered one cancel (its audit line is on disk already)."""
 

@@ -11,12 +11,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui.monitor import BatchKey
+from tui.monitor import BatchKey, BoardChange
+from tui.monitor.totals import TOTAL_NAMES
 from tui.text.safe import safe_text
 from tui.ui.redraw import redraw_on, stop_redraws
 from tui.ui.widgets.batch_table import BatchTable
 from tui.ui.widgets.counts import CountStrip
-from tui.ui.widgets.status import HeaderBar, ProviderStatusLine
+from tui.ui.widgets.status import HeaderBar, ProviderStatusLine, QuietStatic
 
 if TYPE_CHECKING:
     from tui.ui.app import BatchtopApp
@@ -40,6 +41,9 @@ class BoardScreen(Screen[None]):
         app = getters.app(BatchtopApp)
 
     _binding_state: tuple[bool | None, ...] = ()
+    _swept_minute = -1
+    _summary_state: tuple = ()
+    _summary_moving = True
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -48,7 +52,7 @@ class BoardScreen(Screen[None]):
         yield Static(id="empty", markup=False)
         yield Input(placeholder="filter: id, name, provider or status — enter applies, esc clears", id="filter")
         yield ProviderStatusLine(id="providers")
-        yield Static(id="board-line", markup=False)
+        yield QuietStatic(id="board-line", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -58,7 +62,7 @@ class BoardScreen(Screen[None]):
         table = self.query_one(BatchTable)
         table.layout_for(self.size.width or self.app.size.width)
         table.focus()
-        redraw_on(self.app.board_updated, self, lambda _: self.refresh_from_board())
+        redraw_on(self.app.board_updated, self, self.refresh_from_board)
         redraw_on(self.app.rows_updated, self, self.refresh_rows)
         redraw_on(self.app.health_updated, self, lambda _: self.refresh_status())
         self.refresh_from_board()
@@ -77,11 +81,19 @@ class BoardScreen(Screen[None]):
     def shown_keys(self) -> list[BatchKey]:
         return self.app.view.shown(self.app.board)
 
-    def refresh_from_board(self) -> None:
-        """Bring every part of the screen up to date with the board (changed cells only)."""
+    def refresh_from_board(self, change: BoardChange | None = None) -> None:
+        """Bring every part of the screen up to date with the board, touching only what
+        changed. ``change`` is what one poll brought (None: anything may have changed, as
+        after a key press): then only the rows it carried are looked at, and a poll that
+        brought nothing new costs no sorting and no summing."""
         app = self.app
         session = app.session
+        board = app.board
+        now = app.clock()
         keys = self.shown_keys()
+        minute = int(now // 60)
+        if minute != self._swept_minute:  # ages and "running for" move once a minute
+            change, self._swept_minute = None, minute
         with app.batch_update():
             self.query_one(HeaderBar).show(
                 session.profile_name,
@@ -90,11 +102,21 @@ class BoardScreen(Screen[None]):
                 tls_unverified=session.tls_unverified,
                 paused=app.runner.paused,
             )
-            self.table.show(app.board, keys, app.clock(), app.view.marks)
-            summary = app.board.summary(keys)
-            self.query_one(CountStrip).show(summary)
+            self.table.show(board, keys, now, app.view.marks, touched=None if change is None else change.seen)
+            summary_state = (id(board), board.revision, app.view.filter_text, app.view.live_only, len(keys))
+            if change is None or summary_state != self._summary_state or self._summary_moving:
+                summary = board.summary(keys)
+                self._summary_state = summary_state
+                # Rates decay towards zero over polls that bring nothing new: keep summing
+                # until they have got there.
+                self._summary_moving = (
+                    summary.per_minute is not None
+                    and any(round(getattr(summary.per_minute, name)) for name in TOTAL_NAMES)
+                    or any(round(getattr(summary.change, name)) for name in TOTAL_NAMES)
+                )
+                self.query_one(CountStrip).show(summary)
+                self.query_one("#board-line", QuietStatic).show_text(Text(app.view.describe(summary)))
             self.refresh_status()
-            self.query_one("#board-line", Static).update(Text(app.view.describe(summary)))
             self._show_empty_state(keys)
         self.update_bindings()
 

@@ -1,21 +1,32 @@
-"""The batch table: one row per (provider, id), diffed in place at every poll.
+"""The batch table: one row per (provider, id), drawn lazily and changed in place.
 
-Rows are never rebuilt on a poll: new batches are added, changed cells are updated with
-``update_cell(..., update_width=False)``, and the rows are re-ordered by sorting on the
-id cell, which carries its batch key. The cursor is put back on the batch it was on.
+Its cost follows what is on screen and what changed, not how many batches exist:
+- a row's cells are computed only when the row is drawn (each cell is a :class:`LazyCell`
+  that asks its :class:`_Row`), so 10,000 rows cost 10,000 cheap placeholders, and only
+  the thirty-odd rows on screen are ever rendered;
+- at a poll, only the rows the poll touched are looked at; one whose inputs (its batch
+  object, cancel state, mark, samples, the minute) are the same is skipped, one that
+  changed is marked stale, and if it is on screen its cells are compared and the row
+  repainted only when they differ — so ten changed rows cost ten lines to the terminal,
+  not the whole table;
+- rows are re-ordered (sorted by the board's order) only when the order changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from rich.text import Text
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.style import Style
+from rich.text import Span, Text
+from textual.geometry import Region
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.monitor import BatchKey, Board, TrackedBatch
 from tui.text.humanize import ago
-from tui.ui.widgets.cells import COLUMNS, BatchId, Column, row_cells
+from tui.ui.widgets.cells import COLUMNS, Column, row_cells
 
 WIDE = 120
 """At this width and above every column is shown; below, only the essential ones."""
@@ -23,13 +34,20 @@ MIN_WIDE_ID = 24
 """Ids keep at least this many characters before other columns get wider."""
 
 
-def _row_signature(tracked: TrackedBatch, now: float, marked: bool) -> tuple | None:
-    """What a finished batch's row depends on; None for live rows, which are always redrawn
-    (their rate and ETA move with every poll). Rendering 500 rows at every poll is the
-    board's main CPU cost; most of them are finished and never change."""
-    if not tracked.batch.finished:
-        return None
-    return (_Same(tracked.batch), tracked.gone, tracked.cancel_state, marked, ago(tracked.batch.created_at, now))
+def _row_inputs(tracked: TrackedBatch, now: float, marked: bool) -> tuple:
+    """Everything a row's cells depend on. Times enter at the resolution cells show them
+    (ages, "running for", time left: minutes at best), so a row does not change between
+    polls by itself more than once a minute."""
+    return (
+        _Same(tracked.batch),
+        tracked.gone,
+        tracked.cancel_state,
+        marked,
+        len(tracked.history),
+        tracked.last_seen,
+        ago(tracked.batch.created_at, now),
+        int(now // 60),
+    )
 
 
 class _Same:
@@ -45,6 +63,63 @@ class _Same:
         return isinstance(other, _Same) and other.batch is self.batch
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class _Row:
+    """One batch's row: its cells once computed, and what they were computed from."""
+
+    __slots__ = ("key", "cells", "inputs", "build")
+
+    def __init__(self, key: BatchKey, build: Callable[[BatchKey], tuple[Text, ...]]) -> None:
+        self.key = key
+        self.cells: tuple[Text, ...] | None = None
+        self.inputs: tuple | None = None
+        self.build = build
+
+    def get(self) -> tuple[Text, ...]:
+        if self.cells is None:
+            self.cells = self.build(self.key)
+        return self.cells
+
+
+class LazyCell:
+    """A table cell computed when drawn: the DataTable holds these, not Text."""
+
+    __slots__ = ("row", "index")
+
+    def __init__(self, row: _Row, index: int) -> None:
+        self.row = row
+        self.index = index
+
+    @property
+    def batch_key(self) -> BatchKey:
+        return self.row.key
+
+    @property
+    def text(self) -> Text:
+        return self.row.get()[self.index]
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+    @property
+    def style(self) -> str | Style:
+        return self.text.style
+
+    @property
+    def spans(self) -> list[Span]:
+        return self.text.spans
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        # Every column has a fixed width: measuring would only compute cells for nothing.
+        return Measurement(1, 1)
 
 
 def row_key(key: BatchKey) -> str:
@@ -63,10 +138,12 @@ class BatchTable(DataTable):
         self._columns: tuple[Column, ...] = ()
         self._id_width = 14
         self._widths: dict[str, int] = {}
-        self._cells: dict[BatchKey, tuple[Text, ...]] = {}
+        self._rows: dict[BatchKey, _Row] = {}
         self._order: list[BatchKey] = []
         self._restore: BatchKey | None = None
-        self._signatures: dict[BatchKey, tuple | None] = {}
+        self._board: Board | None = None
+        self._now = 0.0
+        self._marks: Collection[BatchKey] = ()
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -126,8 +203,7 @@ class BatchTable(DataTable):
         # Clearing forgets the cursor; the next show() puts it back on the same batch.
         self._restore = self.selected_key if self._cursor_chosen else None
         self.clear(columns=True)
-        self._cells.clear()
-        self._signatures.clear()
+        self._rows.clear()
         for column in columns:
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(
@@ -152,42 +228,86 @@ class BatchTable(DataTable):
         provider, _, batch_id = key.partition("\x00")
         return (provider, batch_id)
 
-    def show(self, board: Board, keys: Sequence[BatchKey], now: float, marks: Collection[BatchKey] = ()) -> None:
-        """Make the table show exactly ``keys`` in that order, touching only what changed."""
+    def show(
+        self,
+        board: Board,
+        keys: Sequence[BatchKey],
+        now: float,
+        marks: Collection[BatchKey] = (),
+        touched: Iterable[BatchKey] | None = None,
+    ) -> None:
+        """Make the table show exactly ``keys`` in that order, touching only what changed:
+        of the rows already shown, only those in ``touched`` are looked at (all, if None)."""
         if not self._columns:
             return  # not laid out yet: the first resize will call show() again
+        self._board, self._now, self._marks = board, now, marks
         selected = self.selected_key if self._restore is None else self._restore
         self._restore = None
-        wanted = set(keys)
-        for key in [k for k in self._cells if k not in wanted]:
-            self.remove_row(row_key(key))
-            del self._cells[key]
-            self._signatures.pop(key, None)
+        rows = self._rows
+        if len(keys) != len(rows) or touched is None:
+            wanted = set(keys)
+            for key in [k for k in rows if k not in wanted]:
+                self.remove_row(row_key(key))
+                del rows[key]
         for key in keys:
-            tracked = board.get(key)
-            if tracked is None:
-                continue
-            signature = _row_signature(tracked, now, key in marks)
-            if signature is not None and self._signatures.get(key) == signature and key in self._cells:
-                continue  # a finished batch that has not changed: nothing to redraw
-            self._signatures[key] = signature
-            cells = row_cells(tracked, now, self._id_width, self._columns, key in marks)
-            old = self._cells.get(key)
-            if old is None:
-                self.add_row(*cells, key=row_key(key))
-            else:
-                for column, new, before in zip(self._columns, cells, old):
-                    if new != before:
-                        self.update_cell(row_key(key), column.key, new, update_width=False)
-            self._cells[key] = cells
+            if key not in rows:
+                row = rows[key] = _Row(key, self._build)
+                self.add_row(*(LazyCell(row, i) for i in range(len(self._columns))), key=row_key(key))
+        self._update_rows(keys if touched is None else touched)
         if list(keys) != self._order_in_table():
             rank = {key: i for i, key in enumerate(keys)}
-            self.sort("id", key=lambda cell: rank.get(cell.batch_key, len(rank)) if isinstance(cell, BatchId) else 0)
+            self.sort("id", key=lambda cell: rank.get(cell.batch_key, len(rank)) if isinstance(cell, LazyCell) else 0)
         self._order = list(keys)
-        if self._cursor_chosen and selected is not None and selected in wanted:
+        if self._cursor_chosen and selected is not None and selected in rows:
             self.select(selected)
         elif not self._cursor_chosen and self.row_count and self.cursor_row != 0:
             self.move_cursor(row=0, animate=False)
+
+    def _build(self, key: BatchKey) -> tuple[Text, ...]:
+        board = self._board
+        tracked = board.get(key) if board is not None else None
+        if tracked is None:  # gone from the board before the table caught up: draw nothing
+            return tuple(Text("") for _ in self._columns)
+        return row_cells(tracked, self._now, self._id_width, self._columns, key in self._marks)
+
+    def _update_rows(self, keys: Iterable[BatchKey]) -> None:
+        """Mark stale the rows whose inputs changed; repaint those on screen whose cells did."""
+        board = self._board
+        if board is None:
+            return
+        top = self.scroll_offset.y
+        visible = range(max(top - 1, 0), top + self.size.height + 1)
+        repaint: list[int] = []
+        for key in keys:
+            row = self._rows.get(key)
+            tracked = board.get(key)
+            if row is None or tracked is None:
+                continue
+            inputs = _row_inputs(tracked, self._now, key in self._marks)
+            if inputs == row.inputs:
+                continue
+            row.inputs = inputs
+            before, row.cells = row.cells, None
+            try:
+                index = self.get_row_index(row_key(key))
+            except RowDoesNotExist:
+                continue
+            if index in visible and row.get() != before:
+                repaint.append(index)
+        if repaint:
+            self._repaint(repaint)
+
+    def _repaint(self, indices: list[int]) -> None:
+        """Repaint only these rows. DataTable's own update_cell repaints the whole table
+        (every visible line to the terminal, about 9 KB at 120x40, for one changed cell);
+        its render caches are keyed by its update counter, which is bumped here so that
+        the repainted rows are rendered from their new cells."""
+        self._update_count += 1
+        width = max(self.size.width, self.virtual_size.width)
+        for index in indices:
+            region = Region(0, self.header_height + index, width, 1)
+            if self.window_region.overlaps(region):
+                self.refresh(region.translate(-self.scroll_offset))
 
     def _order_in_table(self) -> list[BatchKey]:
         return list(self._order) if len(self._order) == self.row_count else []
@@ -207,13 +327,5 @@ class BatchTable(DataTable):
         self, board: Board, keys: Iterable[BatchKey], now: float, marks: Collection[BatchKey] = ()
     ) -> None:
         """Re-render given rows only (a cancel state changed, say)."""
-        for key in keys:
-            tracked = board.get(key)
-            old = self._cells.get(key)
-            if tracked is None or old is None:
-                continue
-            cells = row_cells(tracked, now, self._id_width, self._columns, key in marks)
-            for column, new, before in zip(self._columns, cells, old):
-                if new != before:
-                    self.update_cell(row_key(key), column.key, new, update_width=False)
-            self._cells[key] = cells
+        self._board, self._now, self._marks = board, now, marks
+        self._update_rows(keys)

@@ -17,7 +17,19 @@ STATE_GLYPHS = {
 }
 
 
-class HeaderBar(Static):
+class QuietStatic(Static):
+    """A Static that is repainted only when its text changes: over SSH every repaint is
+    bytes on the wire, and most polls change nothing a bar shows."""
+
+    _text: Text | str | None = None
+
+    def show_text(self, text: Text | str) -> None:
+        if text != self._text:
+            self._text = text
+            self.update(text)
+
+
+class HeaderBar(QuietStatic):
     """``batchtop · prod · bifrost.example.com · READ-ONLY · PAUSED``"""
 
     DEFAULT_CSS = """
@@ -35,10 +47,10 @@ class HeaderBar(Static):
         if paused:
             text.append("  ")
             text.append(" PAUSED ", style="bold reverse")
-        self.update(text)
+        self.show_text(text)
 
 
-class ProviderStatusLine(Static):
+class ProviderStatusLine(QuietStatic):
     """Each provider's state: ``openai ✓ · anthropic ! stale 40s · 503 from gateway · retry in 8s``."""
 
     DEFAULT_CSS = """
@@ -55,7 +67,7 @@ class ProviderStatusLine(Static):
         if len(text.wrap(self.app.console, width)) > self.MAX_LINES:
             # Too many different troubles for the full form: name each cause, drop the timings.
             text = self._entries(health, lambda item: item.brief())
-        self.update(text)
+        self.show_text(text)
 
     @staticmethod
     def _entries(health: list[ProviderHealth], detail_of) -> Text:
