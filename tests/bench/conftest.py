@@ -39,6 +39,7 @@ class Results:
         self.figures: list[Figure] = []
         self.started = time.monotonic()
         self.date = datetime.now().astimezone()
+        self.load_before = os.getloadavg()[0]
 
     def add(self, figure: Figure) -> Figure:
         self.figures = [f for f in self.figures if f.key != figure.key] + [figure]
@@ -68,6 +69,7 @@ class Results:
             + (f" ({cpu})" if cpu else "")
             + f" · Python {platform.python_version()} · Textual {textual.__version__}"
             + f" · {platform.system()} {platform.release()} · run took {time.monotonic() - self.started:.0f} s"
+            + f" · load average {self.load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
         )
 
     def rows(self) -> list[list[str]]:
@@ -113,7 +115,10 @@ class Results:
             return
         text = self.text()
         print("\n\n" + text + "\n", flush=True)
-        (HERE / "last-run.md").write_text(self.markdown())
+        letters = {f.key.split(".")[0] for f in self.figures}
+        complete = letters >= set("abcdef")
+        if complete:
+            (HERE / "last-run.md").write_text(self.markdown())
         data = {
             "header": self.header(),
             "date": self.date.isoformat(),
@@ -126,7 +131,10 @@ class Results:
         }
         path = Path(tempfile.gettempdir()) / f"batchtop-bench-{self.date:%Y%m%d-%H%M%S}.json"
         path.write_text(json.dumps(data, indent=2))
-        print(f"written: {HERE / 'last-run.md'} and {path}", flush=True)
+        if complete:
+            print(f"written: {HERE / 'last-run.md'} and {path}", flush=True)
+        else:
+            print(f"written: {path} (a partial run: last-run.md left as it was)", flush=True)
 
 
 def _cpu_model() -> str:
