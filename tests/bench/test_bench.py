@@ -49,17 +49,18 @@ def batches_line(n: int) -> re.Pattern[str]:
     return re.compile(r"(?<![\d,])" + f"{n:,}".replace(",", ",?") + r" batches")
 
 
-def world(make_sim, total: int, **options) -> tuple[SimServer, RequestLog]:
+def world(make_sim, total: int, *, mix: str | None = None) -> tuple[SimServer, RequestLog]:
     """A frozen gateway of exactly ``total`` batches over the four providers, seed 7, that
     computes its batches' states once (see ``reuse_frozen_views``).
 
     The default mix (``batches_per_provider``), as the issue asks; with BENCH_WORLD=history
-    the simulator's ``history`` (long-finished batches) makes up all but 8 per provider."""
+    the simulator's ``history`` (long-finished batches) makes up all but 8 per provider;
+    ``mix="default"`` insists on the default mix."""
     per, extra = divmod(total, len(PROVIDERS))
-    mix = {"batches_per_provider": per}
-    if os.environ.get("BENCH_WORLD") == "history":
-        mix = {"batches_per_provider": min(per, 8), "history": per - min(per, 8)}
-    sim, log = make_sim(providers=PROVIDERS, frozen=True, page_size=PAGE, seed=7, **mix, **options)
+    batches = {"batches_per_provider": per}
+    if (mix or os.environ.get("BENCH_WORLD")) == "history":
+        batches = {"batches_per_provider": min(per, 8), "history": per - min(per, 8)}
+    sim, log = make_sim(providers=PROVIDERS, frozen=True, page_size=PAGE, seed=7, **batches)
     reuse_frozen_views(sim)
     for i in range(extra):
         sim.world.add_batch("openai", created_offset=-(i + 1))
@@ -415,7 +416,7 @@ async def test_e_apply_500_changed(make_sim, results: Results) -> None:
     provider are cancelled in the simulator, their new state fetched from it, and the UI
     loop's handling of that poll timed: board.take(poll) and the board_updated signal, which
     redraws the table's changed cells there and then."""
-    sim, log = world(make_sim, 10_000)
+    sim, log = world(make_sim, 10_000, mix="default")  # it needs 2,500 running batches to cancel
     app = BatchtopApp(session_for(sim, interval=3600.0))
     timings, repaints, notes, changed = [], [], [], []
     async with app.run_test(size=(120, 40)) as pilot:
