@@ -319,13 +319,9 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
                 clock.now += 1.0
                 runner.poll_now()
                 await polls.wait_for(2)
-                page_one_without_counts = sum(
-                    1
-                    for b in (await client.list_page("openai", limit=2)).data
-                    if not b.finished and not b.request_counts.known
-                )
-                # (the list_page just above is one request more)
-                assert sim.request_count - before == 1 + live_beyond_page_one + page_one_without_counts + 1
+                # One list, one retrieve per live batch beyond page one (OpenAI's list carries
+                # the counts of those on it: tui/api/providers.py list_has_counts).
+                assert sim.request_count - before == 1 + live_beyond_page_one
                 assert len(history.pages) == 24  # no walk until walk_every has passed
 
                 clock.now += 600.0
@@ -351,3 +347,28 @@ class _PagedClient:
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:
         return await self._client.retrieve(provider, batch_id)
+
+
+async def test_batches_without_counts_are_not_fetched_at_every_poll(sim: SimServer, client: BifrostClient) -> None:
+    """Two retrieves that used to repeat at every poll, for ever:
+    - a finished batch whose counts stay unknown once fetched (the simulator's Gemini and
+      Bedrock validation failures, tui/sim/world.py: a job that never ran has no counts) is
+      fetched once after it finished, and never again;
+    - an OpenAI batch still validating reads total 0 in the list, and the list is where
+      OpenAI's counts are (tui/api/providers.py ``list_has_counts``): nothing to fetch."""
+    from tui.monitor.poller import poll_provider
+
+    board = Board(FakeClock())
+    for _ in range(2):  # the first polls fetch what is new
+        for provider in ("openai", "gemini", "bedrock"):
+            board.take(await poll_provider(client, provider, board))
+    no_counts = [t for t in board.tracked() if not t.batch.request_counts.known]
+    assert any(t.batch.finished and t.key[0] == "gemini" for t in no_counts)  # the case is there
+    assert any(not t.batch.finished and t.key[0] == "openai" for t in no_counts)
+    for provider in ("openai", "gemini", "bedrock"):
+        poll = await poll_provider(client, provider, board)
+        board.take(poll)
+        fetched = poll.requests - 1  # one list
+        live_gemini = sum(1 for t in board.tracked("gemini") if not t.batch.finished)
+        expected = {"openai": 0, "gemini": live_gemini, "bedrock": 0}[provider]
+        assert fetched == expected, provider

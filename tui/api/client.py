@@ -8,7 +8,7 @@ import email.utils
 import json
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -131,6 +131,7 @@ class BifrostClient:
         self._timeout = timeout
         self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._max_body_bytes = max_body_bytes
+        self._parsed = ParsedBatches()
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
         if api_key:
             if auth_header == "authorization":
@@ -164,7 +165,8 @@ class BifrostClient:
         if after:
             params["after"] = after
         body = await self._request("GET", "/v1/batches", provider, params)
-        return _parse_page(body, provider)
+        page = _parse_page(body, provider, self._parsed.read, None if after else self._parsed)
+        return page
 
     async def list_batches(self, provider: str, *, limit: int = 100, page_cap: int = DEFAULT_PAGE_CAP) -> BatchListing:
         """Every batch of ``provider``, newest first, following ``next_cursor`` page by page."""
@@ -216,12 +218,12 @@ class BifrostClient:
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:
         body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})
-        return _parse_batch(body, provider)
+        return _parse_batch(body, provider, self._parsed.read)
 
     async def cancel(self, provider: str, batch_id: str) -> Batch:
         """Ask the gateway to cancel; returns the batch as the gateway reports it after."""
         body = await self._request("POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider})
-        return _parse_batch(body, provider)
+        return _parse_batch(body, provider, self._parsed.read)
 
     # -- transport -------------------------------------------------------------------
 
@@ -385,7 +387,46 @@ def _default_message(status: int) -> str:
     }.get(status, "gateway error")
 
 
-def _parse_batch(body: Any, provider: str) -> Batch:
+PARSED_KEPT = 50_000
+"""Batches whose parse the client keeps, to answer an unchanged wire object with the same
+Batch: parsing costs ~70 µs a batch, comparing ~5 µs, and a poll of a quiet gateway is
+almost all unchanged objects."""
+
+
+class ParsedBatches:
+    """The last Batch read for each (provider, id), reused while the wire object is the same."""
+
+    def __init__(self, keep: int = PARSED_KEPT) -> None:
+        self._keep = keep
+        self._batches: dict[tuple[str, object], Batch] = {}
+        self._pages: dict[str, tuple[list[Any], list[Batch]]] = {}
+        """Per provider, the items of the first page last read and their batches."""
+
+    def read_page(self, items: list[Any], provider: str) -> list[Batch] | None:
+        """The batches of a page whose items are exactly those of the last page read for
+        ``provider`` (one comparison for the lot, at C speed), or None."""
+        last = self._pages.get(provider)
+        if last is not None and last[0] == items:
+            return last[1]
+        return None
+
+    def remember_page(self, items: list[Any], provider: str, batches: list[Batch]) -> None:
+        self._pages[provider] = (items, batches)
+
+    def read(self, item: dict[str, Any], provider: str) -> Batch:
+        """Raises pydantic.ValidationError when id/status are unusable (as Batch.from_wire)."""
+        key = (provider, item.get("id"))
+        known = self._batches.get(key)
+        if known is not None and known.says_the_same_as(item):
+            return known
+        batch = Batch.from_wire(item, provider)
+        if known is None and len(self._batches) >= self._keep:
+            self._batches.pop(next(iter(self._batches)))  # the oldest entry
+        self._batches[key] = batch
+        return batch
+
+
+def _parse_batch(body: Any, provider: str, read: Callable[[dict[str, Any], str], Batch] = Batch.from_wire) -> Batch:
     if not isinstance(body, dict):
         raise GatewayResponseError(
             f"gateway sent {type(body).__name__} where a batch object belongs",
@@ -393,7 +434,7 @@ def _parse_batch(body: Any, provider: str) -> Batch:
             short="malformed response",
         )
     try:
-        return Batch.from_wire(body, provider)
+        return read(body, provider)
     except ValidationError as exc:
         raise GatewayResponseError(
             f"gateway sent a batch object without a usable {_first_field(exc)}",
@@ -402,25 +443,39 @@ def _parse_batch(body: Any, provider: str) -> Batch:
         ) from None
 
 
-def _parse_page(body: Any, provider: str) -> BatchPage:
+def _parse_page(
+    body: Any,
+    provider: str,
+    read: Callable[[dict[str, Any], str], Batch] = Batch.from_wire,
+    pages: ParsedBatches | None = None,
+) -> BatchPage:
     if not isinstance(body, dict) or not isinstance(body.get("data", []), list):
         raise GatewayResponseError(
             "gateway sent a list response of the wrong shape (no 'data' array)",
             provider=provider,
             short="malformed response",
         )
-    batches: list[Batch] = []
+    items = body.get("data", [])
+    known = pages.read_page(items, provider) if pages is not None else None
     skipped = 0
-    for item in body.get("data", []):
-        try:
-            if not isinstance(item, dict):
-                raise TypeError
-            batches.append(Batch.from_wire(item, provider))
-        except (ValidationError, TypeError):
-            skipped += 1  # one unreadable item must not hide the others
+    if known is not None:
+        batches = known
+        skipped = len(items) - len(known)
+    else:
+        batches = []
+        for item in items:
+            try:
+                if not isinstance(item, dict):
+                    raise TypeError
+                batches.append(read(item, provider))
+            except (ValidationError, TypeError):
+                skipped += 1  # one unreadable item must not hide the others
+        if pages is not None:
+            pages.remember_page(items, provider, batches)
     cursor = body.get("next_cursor")
     last_id = body.get("last_id")
-    return BatchPage(
+    # Built from checked parts: validating again would copy every batch (about 1 ms a page).
+    return BatchPage.model_construct(
         data=batches,
         has_more=body.get("has_more") is True,
         next_cursor=cursor if isinstance(cursor, str) and cursor else None,

@@ -347,6 +347,11 @@ class Batch(_Lenient):
         self.request_counts = counts
         return self
 
+    def says_the_same_as(self, data: dict[str, Any]) -> bool:
+        """Whether ``data`` (a wire object) is what this batch was read from, bookkeeping
+        (latency, request type) aside: then parsing it again would give this batch."""
+        return bool(self._raw) and _comparable(self._raw) == _comparable(data)
+
     @classmethod
     def from_wire(cls, data: dict[str, Any], provider: str) -> Batch:
         """Parse one batch object; raises pydantic.ValidationError when id/status are unusable."""
@@ -379,6 +384,8 @@ class Batch(_Lenient):
         (latency, request type), which differs at every poll and is no change of the batch."""
         if not isinstance(other, Batch):
             return NotImplemented
+        if other is self:
+            return True
         if not self._raw and not other._raw:  # built in code, not from the wire
             return super().__eq__(other)
         return self.provider == other.provider and _comparable(self._raw) == _comparable(other._raw)

@@ -77,6 +77,11 @@ class TrackedBatch:
     """When this session asked the gateway to cancel it (app clock)."""
     retrieved_at: float | None = None
     """When the poller last fetched it one by one (the list lacked its counts or it)."""
+    fetched_finished: bool = False
+    """A retrieve has answered since it finished: it is never fetched again."""
+    settled: bool = False
+    """Finished, and its last samples all say the same: a poll bringing the same object
+    again has nothing to add to it."""
     _share: _Share | None = field(default=None, repr=False, compare=False)
 
     def share(self) -> _Share:
@@ -95,8 +100,15 @@ class TrackedBatch:
         return self._share
 
     def sampled(self, at: float) -> None:
-        """Add a progress sample of the current batch (one per poll that carried it)."""
-        self.history.add(at, Totals.of([self.batch]), known=self.batch.request_counts.known)
+        """Add a progress sample of the current batch (one per poll that carried it). A
+        finished batch whose last two samples already say the same is left as it is: most
+        of a page is such batches, and their samples would be work for nothing."""
+        counts = Totals.of([self.batch])
+        if self.batch.finished and self.history.settled_at(counts):
+            self.settled = True
+            return
+        self.settled = False
+        self.history.add(at, counts, known=self.batch.request_counts.known)
         self._share = None
 
     @property
@@ -223,6 +235,11 @@ class Board:
         change = BoardChange()
         for batch in batches:
             tracked = self._batches.get(batch.key)
+            if tracked is not None and tracked.batch is batch and tracked.settled and not tracked.gone:
+                # The very object the board holds, finished and settled: only its sighting is news.
+                tracked.last_seen = now
+                change.seen.append(batch.key)
+                continue
             if tracked is None:
                 tracked = TrackedBatch(batch, first_seen=now, last_seen=now)
                 self._batches[batch.key] = tracked
@@ -244,6 +261,9 @@ class Board:
         """Take what one poll of one provider found: its batches, and those the gateway no
         longer knows (marked gone, never dropped)."""
         change = self.apply(poll.batches)
+        for key in poll.fetched_finished:
+            if (tracked := self._batches.get(key)) is not None:
+                tracked.fetched_finished = True
         for key in poll.gone:
             if self.mark_gone(key):
                 change.changed.append(key)

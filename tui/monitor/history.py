@@ -40,6 +40,11 @@ class ProgressHistory:
         else:
             self._samples.append(sample)
 
+    def settled_at(self, counts: Totals) -> bool:
+        """The last two samples both hold ``counts``: another one would change nothing but
+        the time (for a finished batch, whose rate is not shown, nothing at all)."""
+        return len(self._samples) >= 2 and self._samples[-1].counts == counts == self._samples[-2].counts
+
     def _known(self) -> list[Sample]:
         return [s for s in self._samples if s.known]
 

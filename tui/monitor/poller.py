@@ -39,19 +39,23 @@ class ProviderPoll:
     """Why the list is not complete (page cap, or a gateway that repeats its first page),
     for the status line next to the provider's name."""
     requests: int = 0
+    fetched_finished: list[BatchKey] = field(default_factory=list)
+    """Batches a retrieve found finished: the board never has them fetched again."""
 
 
 def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
     """What the board should take for a listed ``batch``, and whether to retrieve it.
 
     A list item without counts (Bedrock, Gemini) must not wipe counts the board already has:
-    a finished batch keeps them for good, a live one keeps them until its next retrieve."""
-    if batch.request_counts.known:
+    a finished batch keeps them for good, a live one keeps them until its next retrieve.
+    Where the list does carry counts (OpenAI's), zeros are the counts: nothing to fetch. A
+    finished batch is fetched once after it finished, whatever that gave, and never again."""
+    if batch.request_counts.known or batch.traits.list_has_counts:
         return batch, False
     known = board.get(batch.key)
     if known is None:
         return batch, True
-    if known.batch.finished and known.batch.request_counts.known:
+    if known.batch.finished and (known.batch.request_counts.known or known.fetched_finished):
         return known.batch, False  # finished: its counts will not change again
     merged = batch.over(known.batch)
     if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
@@ -98,6 +102,8 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
     for batch_id, outcome in zip(chosen, fetched_all):
         if isinstance(outcome, Batch):
             batches[batch_id] = outcome
+            if outcome.finished:
+                result.fetched_finished.append((provider, batch_id))
         elif isinstance(outcome, GatewayHTTPError) and outcome.is_not_found:
             result.gone.append((provider, batch_id))
         # Any other failure: keep what the list said (or what the board already shows).

@@ -33,6 +33,14 @@ def short_duration(seconds: float | None) -> str:
     return f"{seconds}s"
 
 
+def minutes_at_least(seconds: float | None) -> str:
+    """:func:`short_duration` that never counts seconds (``<1m``, ``12m``, ``3h``): for table
+    cells that would otherwise change at every poll, and be repainted over SSH each time."""
+    if seconds is None or seconds != seconds:
+        return "—"
+    return "<1m" if seconds < 60 else short_duration(seconds)
+
+
 def ago(timestamp: float | None, now: float) -> str:
     """``12m ago``; ``in 5m`` for the future; ``—`` when unknown."""
     if timestamp is None:

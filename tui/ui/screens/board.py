@@ -42,6 +42,7 @@ class BoardScreen(Screen[None]):
 
     _binding_state: tuple[bool | None, ...] = ()
     _swept_minute = -1
+    _status_line: ProviderStatusLine | None = None
     _summary_state: tuple = ()
     _summary_moving = True
 
@@ -56,6 +57,7 @@ class BoardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)
         filter_input.display = False
         filter_input.cursor_blink = False
@@ -154,9 +156,10 @@ class BoardScreen(Screen[None]):
 
     def refresh_status(self) -> None:
         app = self.app
-        # query, not query_one: during shutdown the line may already be gone.
-        for line in self.query(ProviderStatusLine):
-            line.show(list(app.runner.health.values()), app.clock())
+        line = self._status_line
+        if line is None or not line.is_attached:  # before mount, or during shutdown
+            return
+        line.show(list(app.runner.health.values()), app.clock())
 
     def refresh_rows(self, keys: list[BatchKey]) -> None:
         app = self.app
@@ -216,6 +219,7 @@ class BoardScreen(Screen[None]):
         self.refresh_from_board()
 
     def action_filter(self) -> None:
+        self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)
         filter_input.display = True
         filter_input.value = self.app.view.filter_text
@@ -230,6 +234,7 @@ class BoardScreen(Screen[None]):
         event.stop()
         view = self.app.view
         view.filter_text = event.value.strip()
+        self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)
         filter_input.display = bool(view.filter_text)
         self.refresh_from_board()
@@ -244,6 +249,7 @@ class BoardScreen(Screen[None]):
             # The binding is greyed out (check_action); say why instead of doing nothing.
             self.app.notify("Read-only profile: nothing can be cancelled here.", severity="warning")
             return
+        self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)
         if event.key == "escape" and (filter_input.has_focus or self.app.view.filter_text):
             event.stop()

@@ -25,7 +25,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.monitor import BatchKey, Board, TrackedBatch
-from tui.text.humanize import ago
+from tui.text.humanize import ago, duration
 from tui.ui.widgets.cells import COLUMNS, Column, row_cells
 
 WIDE = 120
@@ -34,19 +34,32 @@ MIN_WIDE_ID = 24
 """Ids keep at least this many characters before other columns get wider."""
 
 
+def _on_the_minute(now: float) -> float:
+    """The time the table's relative cells are drawn for: the start of the minute. Ages and
+    "running for" then move for every row at once, once a minute, instead of one row after
+    another through the minute (each a line repainted over SSH)."""
+    return now - now % 60
+
+
 def _row_inputs(tracked: TrackedBatch, now: float, marked: bool) -> tuple:
     """Everything a row's cells depend on. Times enter at the resolution cells show them
     (ages, "running for", time left: minutes at best), so a row does not change between
-    polls by itself more than once a minute."""
+    polls by itself more than once a minute. A finished batch's cells do not depend on its
+    samples (no rate, no ETA)."""
+    if tracked.batch.finished:
+        return (_Same(tracked.batch), tracked.gone, tracked.cancel_state, marked, ago(tracked.batch.created_at, now))
+    rate = tracked.rate_per_minute()
+    eta = tracked.eta_seconds()
     return (
         _Same(tracked.batch),
         tracked.gone,
         tracked.cancel_state,
         marked,
-        len(tracked.history),
-        tracked.last_seen,
         ago(tracked.batch.created_at, now),
         int(now // 60),
+        None if rate is None else round(rate),
+        None if eta is None else duration(eta),
+        tracked.stalled(now),
     )
 
 
@@ -240,7 +253,7 @@ class BatchTable(DataTable):
         of the rows already shown, only those in ``touched`` are looked at (all, if None)."""
         if not self._columns:
             return  # not laid out yet: the first resize will call show() again
-        self._board, self._now, self._marks = board, now, marks
+        self._board, self._now, self._marks = board, _on_the_minute(now), marks
         selected = self.selected_key if self._restore is None else self._restore
         self._restore = None
         rows = self._rows
@@ -277,7 +290,7 @@ class BatchTable(DataTable):
             return
         top = self.scroll_offset.y
         visible = range(max(top - 1, 0), top + self.size.height + 1)
-        repaint: list[int] = []
+        repaint: list[tuple[int, int, int]] = []
         for key in keys:
             row = self._rows.get(key)
             tracked = board.get(key)
@@ -292,20 +305,34 @@ class BatchTable(DataTable):
                 index = self.get_row_index(row_key(key))
             except RowDoesNotExist:
                 continue
-            if index in visible and row.get() != before:
-                repaint.append(index)
+            if index not in visible:
+                continue
+            cells = row.get()
+            if before is None or len(before) != len(cells):
+                repaint.append((index, 0, len(cells)))
+                continue
+            changed = [i for i, (old, new) in enumerate(zip(before, cells)) if old != new]
+            if changed:
+                repaint.append((index, changed[0], changed[-1] + 1))
         if repaint:
             self._repaint(repaint)
 
-    def _repaint(self, indices: list[int]) -> None:
-        """Repaint only these rows. DataTable's own update_cell repaints the whole table
-        (every visible line to the terminal, about 9 KB at 120x40, for one changed cell);
-        its render caches are keyed by its update counter, which is bumped here so that
-        the repainted rows are rendered from their new cells."""
+    def _repaint(self, spans: list[tuple[int, int, int]]) -> None:
+        """Repaint, in each given row, only the columns from the first changed cell to the
+        last. DataTable's own update_cell repaints the whole table (every visible line to
+        the terminal, about 9 KB at 120x40, for one changed cell); its render caches are
+        keyed by its update counter, which is bumped here so that the repainted cells are
+        rendered anew."""
         self._update_count += 1
-        width = max(self.size.width, self.virtual_size.width)
-        for index in indices:
-            region = Region(0, self.header_height + index, width, 1)
+        edges = [0]
+        for column in self.ordered_columns:
+            edges.append(edges[-1] + column.get_render_width(self))
+        for index, first, end in spans:
+            x = edges[min(first, len(edges) - 1)]
+            width = edges[min(end, len(edges) - 1)] - x
+            if end >= len(edges) - 1:  # to the edge: the scrollbar gutter and padding too
+                width = max(self.size.width, self.virtual_size.width) - x
+            region = Region(x, self.header_height + index, width, 1)
             if self.window_region.overlaps(region):
                 self.refresh(region.translate(-self.scroll_offset))
 
@@ -327,5 +354,5 @@ class BatchTable(DataTable):
         self, board: Board, keys: Iterable[BatchKey], now: float, marks: Collection[BatchKey] = ()
     ) -> None:
         """Re-render given rows only (a cancel state changed, say)."""
-        self._board, self._now, self._marks = board, now, marks
+        self._board, self._now, self._marks = board, _on_the_minute(now), marks
         self._update_rows(keys)

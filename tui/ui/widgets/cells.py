@@ -9,7 +9,7 @@ from rich.text import Text
 
 from tui.monitor import CancelState, TrackedBatch
 from tui.text.describe import status_glyph
-from tui.text.humanize import ago, count, duration, short_duration
+from tui.text.humanize import ago, count, duration, minutes_at_least, short_duration
 from tui.text.safe import safe_text, shorten_middle
 from tui.ui.widgets.palette import hue
 
@@ -77,13 +77,23 @@ def progress_bar(fraction: float | None, width: int) -> Text:
 def counts_at_end_cell(running_for: float | None) -> Text:
     """PROGRESS of a running batch whose provider reports counts only when it ends: no bar
     (its 0 % would be false), but how long it has been running."""
-    ran = "" if running_for is None else f" {short_duration(running_for)}"
+    ran = "" if running_for is None else f" {minutes_at_least(running_for)}"
     return Text(f"at end{ran}", style="dim italic", no_wrap=True, overflow="ellipsis")
 
 
 def time_left_cell(time_left: float | None) -> Text:
     """ETA of such a batch: it ends by ``expires_at`` at the latest ("≤21h")."""
-    return Text("—" if time_left is None else f"≤{short_duration(time_left)}", justify="right")
+    if time_left is None:
+        return Text("—", justify="right")
+    return Text(f"≤{short_duration(max(time_left, 60))}", justify="right")
+
+
+def _age(created_at: float | None, now: float) -> str:
+    """AGE at minute resolution (``<1m``, ``12m``, ``3h05m``): a cell that counted seconds
+    would be repainted at every poll."""
+    if created_at is not None and now - created_at < 60:  # a clock a little behind, too
+        return "<1m"
+    return ago(created_at, now).removesuffix(" ago")
 
 
 def _number(value: int | None, style: str = "") -> Text:
@@ -134,7 +144,7 @@ def row_cells(
             style=hue("bold yellow") if stalled else "",
             justify="right",
         ),
-        "age": Text(ago(batch.created_at, now).removesuffix(" ago"), justify="right"),
+        "age": Text(_age(batch.created_at, now), justify="right"),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.
     return tuple(values[c.key] if c.key == "mark" else _gap(values[c.key], c.right) for c in columns)
