@@ -325,3 +325,32 @@ def test_gemini_cancelled_batch_has_nothing_pending() -> None:
     counts = batch.request_counts
     assert (counts.pending, counts.canceled_count, counts.succeeded) == (0, 600, 300)
     assert counts.progress == 1.0
+
+
+def test_the_whole_boards_summary_kept_as_it_changes_equals_summing_every_batch() -> None:
+    """Board.summary() of the whole board comes from sums kept share by share; summing each
+    batch (the filtered path) must give the same, through adds, changes, finishes and polls
+    that carry only some batches."""
+    clock = Clock()
+    board = Board(clock)
+    for step in range(6):
+        clock.now += 60
+        batches = [openai(f"b{i}", min(100 * step + i, 1000), failed=step * (i % 3)) for i in range(step, 8)]
+        if step >= 3:
+            batches.append(openai("done", 1000, failed=20, status="completed"))
+        board.apply(batches[step % 2 :: 2] if step % 3 == 2 else batches)
+        kept, summed = board.summary(), board.summary(iter([t.key for t in board.tracked()]))
+        assert kept.batches == summed.batches and kept.live == summed.live
+        assert kept.with_failures == summed.with_failures
+        for name in ("totals", "change"):
+            assert vars_of(getattr(kept, name)) == pytest.approx(vars_of(getattr(summed, name)))
+        if summed.per_minute is None:
+            assert kept.per_minute is None
+        else:
+            assert kept.per_minute is not None
+            for a, b in zip(vars_of(kept.per_minute), vars_of(summed.per_minute)):
+                assert a == pytest.approx(b)
+
+
+def vars_of(totals: Totals) -> tuple[float, ...]:
+    return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)

@@ -3,7 +3,7 @@ totals, rates, ETAs and stalls the screen shows. Plain Python with an injected c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -61,6 +61,30 @@ def _as_tuple(totals: Totals) -> tuple[float, ...]:
     return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)
 
 
+class _Sums:
+    """The summary of every batch on the board, kept up to date share by share, so that the
+    unfiltered board's summary costs nothing however many batches it holds."""
+
+    def __init__(self) -> None:
+        self.totals = [0.0] * 5
+        self.change = [0.0] * 5
+        self.rates = [0.0] * 5
+        self.with_rates = 0
+        self.live = 0
+        self.with_failures = 0
+
+    def add(self, share: _Share, sign: int) -> None:
+        for i in range(5):
+            self.totals[i] += sign * share.totals[i]
+            self.change[i] += sign * share.change[i]
+        if share.rates is not None:
+            self.with_rates += sign
+            for i in range(5):
+                self.rates[i] += sign * share.rates[i]
+        self.live += sign * share.live
+        self.with_failures += sign * share.with_failures
+
+
 @dataclass
 class TrackedBatch:
     """One batch on the board: its latest snapshot and its history."""
@@ -83,6 +107,8 @@ class TrackedBatch:
     """Finished, and its last samples all say the same: a poll bringing the same object
     again has nothing to add to it."""
     _share: _Share | None = field(default=None, repr=False, compare=False)
+    _counted: _Share | None = field(default=None, repr=False, compare=False)
+    """The share the board's running sums hold for this batch."""
 
     def share(self) -> _Share:
         """This batch's part of the board's summary, kept until its next sample."""
@@ -208,6 +234,9 @@ class Board:
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
         self._batches: dict[BatchKey, TrackedBatch] = {}
+        self._sums = _Sums()
+        self.additions = 0
+        """Batches added to the board so far: the newest-first order changes only with these."""
         self.revision = 0
         """Goes up whenever a batch is added or changes (not when a poll brings nothing
         new), so that views of the board can tell when to compute themselves again."""
@@ -244,6 +273,7 @@ class Board:
                 tracked = TrackedBatch(batch, first_seen=now, last_seen=now)
                 self._batches[batch.key] = tracked
                 change.added.append(batch.key)
+                self.additions += 1
             else:
                 if tracked.batch != batch or tracked.gone:
                     change.changed.append(batch.key)
@@ -253,9 +283,18 @@ class Board:
                 if batch.finished and tracked.cancel_state is CancelState.SENDING:
                     tracked.cancel_state = None
             tracked.sampled(now)
+            self._recount(tracked)
             change.seen.append(batch.key)
         self.revision += bool(change)
         return change
+
+    def _recount(self, tracked: TrackedBatch) -> None:
+        share = tracked.share()
+        if share is not tracked._counted:
+            if tracked._counted is not None:
+                self._sums.add(tracked._counted, -1)
+            self._sums.add(share, 1)
+            tracked._counted = share
 
     def take(self, poll: ProviderPoll) -> BoardChange:
         """Take what one poll of one provider found: its batches, and those the gateway no
@@ -293,8 +332,19 @@ class Board:
         """Totals over ``keys`` (default: all), change since the previous poll, rates per minute.
 
         Each batch's share is worked out once per sample (:meth:`TrackedBatch.share`), so
-        summing 10,000 batches is a few additions each, not a walk of their histories."""
-        chosen = [self._batches[k] for k in keys if k in self._batches] if keys is not None else self.tracked()
+        summing 10,000 batches is a few additions each, not a walk of their histories; the
+        whole board's summary is kept as it changes, and costs nothing."""
+        if keys is None or (isinstance(keys, Collection) and len(keys) == len(self._batches)):
+            sums = self._sums
+            return Summary(
+                totals=Totals(*sums.totals),
+                change=Totals(*sums.change),
+                per_minute=Totals(*sums.rates).scaled(60) if sums.with_rates else None,
+                batches=len(self._batches),
+                live=sums.live,
+                with_failures=sums.with_failures,
+            )
+        chosen = [self._batches[k] for k in keys if k in self._batches]
         totals = [0.0] * 5
         change = [0.0] * 5
         rates = [0.0] * 5

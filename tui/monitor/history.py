@@ -29,11 +29,14 @@ class ProgressHistory:
 
     def __init__(self, max_samples: int = MAX_SAMPLES) -> None:
         self._samples: deque[Sample] = deque(maxlen=max_samples)
+        self._rates: tuple[float, Totals | None] | None = None
+        """The last rates_per_second answer and its window, until the next sample."""
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def add(self, at: float, counts: Totals, known: bool = True) -> None:
+        self._rates = None
         sample = Sample(at, counts, known)
         if self._samples and at <= self._samples[-1].at:
             self._samples[-1] = sample  # two answers for one instant: keep the newer
@@ -60,6 +63,13 @@ class ProgressHistory:
 
     def rates_per_second(self, window: float = RATE_WINDOW) -> Totals | None:
         """Change per second of each count over the window; None with fewer than two samples."""
+        if self._rates is not None and self._rates[0] == window:
+            return self._rates[1]
+        rates = self._rates_over(window)
+        self._rates = (window, rates)
+        return rates
+
+    def _rates_over(self, window: float) -> Totals | None:
         known = self._known()
         if len(known) < 2:
             return None

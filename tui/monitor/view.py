@@ -30,7 +30,11 @@ class BoardView:
         takes tens of milliseconds, so the answer is kept until the board or the view
         changes (a poll that brings nothing new leaves it as it is)."""
         moving = self.sort_order in _MOVING_ORDERS
-        state = (id(board), board.revision, self.filter_text, self.live_only, self.sort_order)
+        # Newest first over every batch: only a batch added can change it (ids and creation
+        # times do not change), so a poll that changed 500 batches does not sort 10,000.
+        plain = self.sort_order is SortOrder.NEWEST and not self.filter_text.strip() and not self.live_only
+        version = board.additions if plain else board.revision
+        state = (id(board), plain, version, self.filter_text, self.live_only, self.sort_order)
         if not moving and self._shown is not None and self._shown[0] == state:
             return self._shown[1]
         keys = board.sorted_keys(self.sort_order, board.matching(self.filter_text, self.live_only))
