@@ -330,8 +330,6 @@ class BatchTable(DataTable):
         for index, first, end in spans:
             x = edges[min(first, len(edges) - 1)]
             width = edges[min(end, len(edges) - 1)] - x
-            if end >= len(edges) - 1:  # to the edge: the scrollbar gutter and padding too
-                width = max(self.size.width, self.virtual_size.width) - x
             region = Region(x, self.header_height + index, width, 1)
             if self.window_region.overlaps(region):
                 self.refresh(region.translate(-self.scroll_offset))

@@ -69,8 +69,9 @@ class CountTile(Widget):
         if self._shown == (value, below):
             return
         self._shown = (value, below)
-        self.query_one(".value", Static).update(Text(value, style=self._style))
-        self.query_one(".change", Static).update(below)
+        # One line each, whatever the text: no layout pass (which repaints far more).
+        self.query_one(".value", Static).update(Text(value, style=self._style), layout=False)
+        self.query_one(".change", Static).update(below, layout=False)
 
 
 class CountStrip(Horizontal):

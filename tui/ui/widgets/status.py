@@ -22,11 +22,13 @@ class QuietStatic(Static):
     bytes on the wire, and most polls change nothing a bar shows."""
 
     _text: Text | str | None = None
+    ONE_LINE = True
+    """Always one line high: a new text needs no layout pass (which repaints far more)."""
 
     def show_text(self, text: Text | str) -> None:
         if text != self._text:
             self._text = text
-            self.update(text)
+            self.update(text, layout=not self.ONE_LINE)
 
 
 class HeaderBar(QuietStatic):
@@ -58,6 +60,7 @@ class ProviderStatusLine(QuietStatic):
     """
 
     MAX_LINES = 3
+    ONE_LINE = False  # wraps to up to three lines
 
     def show(self, health: list[ProviderHealth], now: float) -> None:
         # Providers in the same state for the same reason share one entry, so that a
