@@ -30,7 +30,7 @@ from tui.ui.screens.board import BoardScreen
 from tui.ui.screens.confirm import ConfirmCancelScreen
 from tui.ui.screens.detail import DetailScreen
 from tui.ui.screens.help import MOVING, HelpScreen
-from tui.ui.widgets.batch_table import BatchTable
+from tui.ui.widgets.status import ProviderStatusLine
 
 
 def all_sim_keys(sim: SimServer, providers=("openai", "anthropic", "bedrock", "gemini")) -> set:
@@ -583,8 +583,9 @@ async def test_a_failing_redraw_is_said_and_polling_goes_on(sim: SimServer, monk
         def broken(*args, **kwargs) -> None:
             raise RuntimeError("a bug in drawing")
 
-        # The table is drawn at every poll (the count strip only when a poll changed something).
-        monkeypatch.setattr(BatchTable, "show", broken)
+        # The status line is drawn at every poll (the table and the count strip only when a
+        # poll changed something).
+        monkeypatch.setattr(ProviderStatusLine, "show", broken)
         before = polls(app)
         await wait_until(pilot, lambda: polls(app) >= before + 3)
         errors = app.messages.drawing_errors()

@@ -235,6 +235,7 @@ class Board:
         self.clock = clock
         self._batches: dict[BatchKey, TrackedBatch] = {}
         self._sums = _Sums()
+        self._live: dict[str, dict[BatchKey, None]] = {}
         self.additions = 0
         """Batches added to the board so far: the newest-first order changes only with these."""
         self.revision = 0
@@ -249,6 +250,10 @@ class Board:
 
     def get(self, key: BatchKey) -> TrackedBatch | None:
         return self._batches.get(key)
+
+    def live(self, provider: str) -> list[TrackedBatch]:
+        """The live batches of ``provider`` (kept as polls arrive: no walk of the board)."""
+        return [self._batches[key] for key in self._live.get(provider, ())]
 
     def tracked(self, provider: str | None = None) -> list[TrackedBatch]:
         """Every batch on the board (of ``provider`` only, when given)."""
@@ -284,6 +289,11 @@ class Board:
                     tracked.cancel_state = None
             tracked.sampled(now)
             self._recount(tracked)
+            live = self._live.setdefault(batch.key[0], {})  # a dict: insertion order, as the board's
+            if tracked.batch.finished:
+                live.pop(batch.key, None)
+            else:
+                live[batch.key] = None
             change.seen.append(batch.key)
         self.revision += bool(change)
         return change

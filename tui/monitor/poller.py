@@ -81,9 +81,9 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
         if fetch:
             to_retrieve.append(batch.id)
 
-    for tracked in board.tracked(provider):
+    for tracked in board.live(provider):
         batch_id = tracked.key[1]
-        if batch_id not in batches and not tracked.batch.finished and not tracked.gone:
+        if batch_id not in batches and not tracked.gone:
             to_retrieve.append(batch_id)
 
     # Under the cap, the least recently fetched go first, so that every batch gets its turn.

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from tui.monitor import BatchKey, BoardChange
+from tui.monitor import BatchKey, BoardChange, Summary
 from tui.monitor.totals import TOTAL_NAMES
 from tui.text.safe import safe_text
 from tui.ui.redraw import redraw_on, stop_redraws
@@ -43,6 +43,7 @@ class BoardScreen(Screen[None]):
     _binding_state: tuple[bool | None, ...] = ()
     _swept_minute = -1
     _status_line: ProviderStatusLine | None = None
+    _keys_shown: list[BatchKey] | None = None
     _summary_state: tuple = ()
     _summary_moving = True
 
@@ -92,10 +93,20 @@ class BoardScreen(Screen[None]):
         session = app.session
         board = app.board
         now = app.clock()
-        keys = self.shown_keys()
         minute = int(now // 60)
         if minute != self._swept_minute:  # ages and "running for" move once a minute
             change, self._swept_minute = None, minute
+        if change is not None and not change and self._keys_shown is not None:
+            # A poll that brought nothing new: the rates and ETAs of the rows it carried may
+            # have moved, nothing else (batches a history walk added meanwhile are drawn
+            # when its own redraw comes, at most a second later).
+            self.table.refresh_rows(board, change.seen, now, app.view.marks)
+            if self._summary_moving:
+                self._show_summary(board.summary(self._keys_shown))
+            self.refresh_status()
+            return
+        keys = self.shown_keys()
+        self._keys_shown = keys
         with app.batch_update():
             self.query_one(HeaderBar).show(
                 session.profile_name,
@@ -107,20 +118,22 @@ class BoardScreen(Screen[None]):
             self.table.show(board, keys, now, app.view.marks, touched=None if change is None else change.seen)
             summary_state = (id(board), board.revision, app.view.filter_text, app.view.live_only, len(keys))
             if change is None or summary_state != self._summary_state or self._summary_moving:
-                summary = board.summary(keys)
                 self._summary_state = summary_state
-                # Rates decay towards zero over polls that bring nothing new: keep summing
-                # until they have got there.
-                self._summary_moving = (
-                    summary.per_minute is not None
-                    and any(round(getattr(summary.per_minute, name)) for name in TOTAL_NAMES)
-                    or any(round(getattr(summary.change, name)) for name in TOTAL_NAMES)
-                )
-                self.query_one(CountStrip).show(summary)
-                self.query_one("#board-line", QuietStatic).show_text(Text(app.view.describe(summary)))
+                self._show_summary(board.summary(keys))
             self.refresh_status()
             self._show_empty_state(keys)
         self.update_bindings()
+
+    def _show_summary(self, summary: Summary) -> None:
+        # Rates decay towards zero over polls that bring nothing new: keep summing until
+        # they have got there.
+        self._summary_moving = (
+            summary.per_minute is not None
+            and any(round(getattr(summary.per_minute, name)) for name in TOTAL_NAMES)
+            or any(round(getattr(summary.change, name)) for name in TOTAL_NAMES)
+        )
+        self.query_one(CountStrip).show(summary)
+        self.query_one("#board-line", QuietStatic).show_text(Text(self.app.view.describe(summary)))
 
     def update_bindings(self) -> None:
         """Refresh the footer only when what a key may do has changed.
