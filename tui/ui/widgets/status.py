@@ -61,12 +61,16 @@ class ProviderStatusLine(QuietStatic):
 
     MAX_LINES = 3
     ONE_LINE = False  # wraps to up to three lines
+    _measured: tuple[Text, int] | None = None
 
     def show(self, health: list[ProviderHealth], now: float) -> None:
         # Providers in the same state for the same reason share one entry, so that a
         # gateway that is down reads as one line at 80 columns, not one per provider.
         text = self._entries(health, lambda item: item.describe(now))
         width = max((self.size.width or self.app.size.width) - 2, 20)
+        if (text, width) == self._measured:
+            return  # the same words at the same width: nothing to wrap or draw again
+        self._measured = (text, width)
         if len(text.wrap(self.app.console, width)) > self.MAX_LINES:
             # Too many different troubles for the full form: name each cause, drop the timings.
             text = self._entries(health, lambda item: item.brief())
