@@ -614,3 +614,14 @@ async def test_closed_detail_screens_are_let_go(sim: SimServer) -> None:
         await pilot.pause(0.1)
         gc.collect()
         assert [ref() for ref in closed] == [None, None, None]
+
+
+async def test_an_empty_gateway_is_said_once_it_has_answered() -> None:
+    """A poll that brings nothing new takes the light redraw path; it must still replace
+    "Waiting for the gateway…" once every provider has answered with no batches."""
+    with SimServer(seed=7, frozen=True, start_time=START, batches_per_provider=0) as empty:
+        app = make_app(empty)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for_polls(pilot, app, 4)
+            await pilot.pause()
+            assert line(app, "#empty") == "The gateway reports no batches for these providers."

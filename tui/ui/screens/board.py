@@ -104,6 +104,7 @@ class BoardScreen(Screen[None]):
             if self._summary_moving:
                 self._show_summary(board.summary(self._keys_shown))
             self.refresh_status()
+            self._show_empty_state(self._keys_shown)  # "waiting for the gateway" may be over
             return
         keys = self.shown_keys()
         self._keys_shown = keys
