@@ -157,7 +157,11 @@ async def test_soak_500_batches_for_hours_under_random_faults(monkeypatch: pytes
                     assert isinstance(app.screen, BoardScreen), f"after {keys}: {app.screen!r}"
                     assert app.view.filter_text == ""
                     next_keys = time.monotonic() + KEYS_EVERY
-                if warm_after is None and all(len(t.history) >= HISTORY_CAP for t in app.board.tracked()):
+                # Full, or done growing: a finished batch takes no samples once it has settled
+                # (tui/monitor/board.py TrackedBatch.sampled).
+                if warm_after is None and all(
+                    len(t.history) >= HISTORY_CAP or t.batch.finished for t in app.board.tracked()
+                ):
                     warm_after = now - soak_start
                 if warm_after is not None and now >= next_sample:
                     samples.append(rss_bytes())
