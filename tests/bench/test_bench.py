@@ -85,6 +85,20 @@ def requests_ceiling(sim: SimServer) -> tuple[int, str]:
     return lists + retrieves, f"{lists} lists + {retrieves} live to retrieve"
 
 
+def requests_figure(results: Results, n: int, per_round: float, ceiling: float, note: str) -> Figure:
+    """Figure a at ``n`` batches: requests per poll round against the issue's budget."""
+    return results.add(
+        Figure(
+            f"a.requests.{n}",
+            f"a. requests per poll round, {n:,} batches, frozen",
+            per_round,
+            "req",
+            target=ceiling,
+            note=note,
+        )
+    )
+
+
 def settle_after(t: float) -> None:
     time.sleep(max(0.0, t + SETTLE - time.monotonic()))
 
@@ -137,16 +151,7 @@ def test_a_d_225(spawn, make_sim, results: Results, floors: Floors) -> None:
     starts += [start_to_first_row(spawn, sim) for _ in range(2)]
     bare = floors.bare_start()
     figures = [
-        results.add(
-            Figure(
-                "a.requests.225",
-                "a. requests per poll round, 225 batches, frozen",
-                per_round,
-                "req",
-                target=ceiling,
-                note=f"{how}; budget {budget}",
-            )
-        ),
+        requests_figure(results, 225, per_round, ceiling, f"{how}; budget {budget}"),
         results.add(
             Figure(
                 "d.start.225",
@@ -240,16 +245,7 @@ def test_abde_10000(spawn, make_sim, results: Results, floors: Floors) -> None:
     ceiling, budget = requests_ceiling(sim)
     bare = floors.bare_start()
     figures = [
-        results.add(
-            Figure(
-                "a.requests.10000",
-                "a. requests per poll round, 10,000 batches, frozen",
-                per_round,
-                "req",
-                target=ceiling,
-                note=f"{how}; budget {budget}",
-            )
-        ),
+        requests_figure(results, 10_000, per_round, ceiling, f"{how}; budget {budget}"),
         results.add(
             Figure(
                 "d.first.10000",

@@ -57,14 +57,6 @@ COLUMNS = (
 )
 
 
-class BatchId(Text):
-    """The id cell: remembers its batch key so the table can sort rows by the board's order."""
-
-    def __init__(self, text: str, batch_key: tuple[str, str]) -> None:
-        super().__init__(text, no_wrap=True, overflow="ellipsis")
-        self.batch_key = batch_key
-
-
 def progress_bar(fraction: float | None, width: int) -> Text:
     if fraction is None:
         return Text("—".center(width), style="dim")
@@ -129,7 +121,7 @@ def row_cells(
         "mark": Text(MARK if marked else " ", style="bold"),
         "status": status,
         "provider": Text(safe_text(batch.provider, 12)),
-        "id": BatchId(shorten_middle(safe_text(batch.id), id_width), batch.key),
+        "id": Text(shorten_middle(safe_text(batch.id), id_width), no_wrap=True, overflow="ellipsis"),
         "name": Text(safe_text(batch.name or "", 60), no_wrap=True, overflow="ellipsis"),
         "progress": counts_at_end_cell(tracked.running_for(now)) if at_end else progress_bar(counts.progress, 11),
         "pending": _number(counts.pending),
@@ -153,8 +145,5 @@ def row_cells(
 def _gap(cell: Text, right: bool) -> Text:
     if right:
         cell.append(" ")
-        return cell
-    if isinstance(cell, BatchId):
-        cell.plain = " " + cell.plain
         return cell
     return Text.assemble(" ", cell, no_wrap=True, overflow="ellipsis")
