@@ -57,6 +57,59 @@ COLUMNS = (
 )
 
 
+OPTIONAL = ("succeeded", "canceled", "name", "rate", "age")
+"""The columns shown when there is room, most wanted first: the counts the product is about,
+then the batch's name, its rate and its age."""
+MIN_ID = 24
+"""Ids keep at least this many characters before an optional column is added or widened."""
+MAX_ID = 40
+SCROLLBAR = 2
+"""The table's vertical scrollbar, which the columns must leave room for."""
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    columns: tuple[Column, ...]
+    widths: dict[str, int]
+    """Every column's width, the id's included (without the one-space gap)."""
+
+    def render_width(self, key: str) -> int:
+        return self.widths[key] + (key != "mark")
+
+    @property
+    def total(self) -> int:
+        return sum(self.render_width(c.key) for c in self.columns)
+
+
+def plan_columns(width: int) -> ColumnPlan:
+    """The columns for a table ``width`` cells wide (scrollbar included), so that they all
+    fit — a table wider than the terminal would hide its right-hand columns behind a
+    horizontal scrollbar. The compact columns always; then each optional column, most wanted
+    first, that leaves the id ``MIN_ID`` characters; then room to spare to columns that can
+    use more (a provider's own status such as JOB_STATE_PAUSED), and the rest to the id."""
+
+    def cost(column: Column) -> int:
+        return column.width + (column.key != "mark")
+
+    chosen = {c.key for c in COLUMNS if c.compact}
+    used = sum(cost(c) for c in COLUMNS if c.key in chosen and c.key != "id") + 1 + SCROLLBAR
+    by_key = {c.key: c for c in COLUMNS}
+    for key in OPTIONAL:
+        if width - used - cost(by_key[key]) >= MIN_ID:
+            chosen.add(key)
+            used += cost(by_key[key])
+    columns = tuple(c for c in COLUMNS if c.key in chosen)
+    spare = max(width - used - MIN_ID, 0)
+    widths: dict[str, int] = {}
+    for column in columns:
+        extra = min(max((column.wide_width or column.width) - column.width, 0), spare)
+        spare -= extra
+        used += extra
+        widths[column.key] = column.width + extra
+    widths["id"] = min(max(width - used, 10), MAX_ID)
+    return ColumnPlan(columns, widths)
+
+
 def progress_bar(fraction: float | None, width: int) -> Text:
     if fraction is None:
         return Text("—".center(width), style="dim")
@@ -118,7 +171,8 @@ def row_cells(
     rate = tracked.rate_per_minute()
     at_end = batch.counts_at_end
     values = {
-        "mark": Text(MARK if marked else " ", style="bold"),
+        # An empty mark is unstyled: it then shares one escape sequence with the gap after it.
+        "mark": Text(MARK, style="bold") if marked else Text(" "),
         "status": status,
         "provider": Text(safe_text(batch.provider, 12)),
         "id": Text(shorten_middle(safe_text(batch.id), id_width), no_wrap=True, overflow="ellipsis"),

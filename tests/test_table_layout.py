@@ -1,0 +1,62 @@
+"""The batch table's columns fit the terminal, and a changed row costs few escape sequences."""
+
+from __future__ import annotations
+
+import pytest
+from apphelp import make_app, table_of, wait_for_polls
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+from tui.sim import SimServer
+from tui.ui.widgets.batch_table import join_same_looks
+from tui.ui.widgets.cells import MIN_ID, SCROLLBAR, plan_columns
+
+
+@pytest.mark.parametrize("width", range(80, 221, 4))
+def test_columns_fit_the_width_with_the_scrollbar(width: int) -> None:
+    plan = plan_columns(width)
+    assert plan.total + SCROLLBAR <= width
+    keys = [c.key for c in plan.columns]
+    assert {"status", "provider", "id", "progress", "pending", "failed", "eta"} <= set(keys)
+    if len(keys) > 8:  # an optional column was added: the id kept its room
+        assert plan.widths["id"] >= MIN_ID
+
+
+def test_wider_terminals_add_the_counts_first() -> None:
+    at_120 = {c.key for c in plan_columns(120).columns}
+    assert {"succeeded", "canceled"} <= at_120
+    assert {c.key for c in plan_columns(160).columns} >= at_120 | {"name", "rate", "age"}
+
+
+@pytest.mark.parametrize("size", [(120, 40), (130, 30), (160, 48), (80, 24)])
+async def test_no_horizontal_scrollbar_at_common_widths(sim: SimServer, size) -> None:
+    # At 120 columns the table used to be 125 wide: its last columns hid behind a
+    # horizontal scrollbar, which was repainted at every poll.
+    app = make_app(sim)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        table = table_of(app)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert not table.show_horizontal_scrollbar
+
+
+def test_neighbouring_segments_of_one_look_are_joined() -> None:
+    bold = Style(bold=True)
+    strip = Strip(
+        [
+            Segment(" ", bold + Style.from_meta({"row": 3, "column": 0})),
+            Segment("▶ in_progress", bold + Style.from_meta({"row": 3, "column": 1})),
+            Segment(" openai", Style.from_meta({"row": 3, "column": 2})),
+            Segment(" batch_1", Style.from_meta({"row": 3, "column": 3})),
+        ]
+    )
+    joined = join_same_looks(strip)
+    assert [s.text for s in joined] == [" ▶ in_progress", " openai batch_1"]
+    assert joined.cell_length == strip.cell_length
+    assert joined._segments[0].style.meta == {"row": 3, "column": 0}  # a click still finds the row
+
+
+def test_a_strip_of_different_looks_is_left_alone() -> None:
+    strip = Strip([Segment("a", Style(bold=True)), Segment("b", Style(italic=True))])
+    assert join_same_looks(strip) is strip
