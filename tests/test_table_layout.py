@@ -13,7 +13,7 @@ from tui.ui.widgets.batch_table import join_same_looks
 from tui.ui.widgets.cells import MIN_ID, SCROLLBAR, plan_columns
 
 
-@pytest.mark.parametrize("width", range(80, 221, 4))
+@pytest.mark.parametrize("width", range(80, 221, 7))
 def test_columns_fit_the_width_with_the_scrollbar(width: int) -> None:
     plan = plan_columns(width)
     assert plan.total + SCROLLBAR <= width
@@ -29,7 +29,7 @@ def test_wider_terminals_add_the_counts_first() -> None:
     assert {c.key for c in plan_columns(160).columns} >= at_120 | {"name", "rate", "age"}
 
 
-@pytest.mark.parametrize("size", [(120, 40), (130, 30), (160, 48), (80, 24)])
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
 async def test_no_horizontal_scrollbar_at_common_widths(sim: SimServer, size) -> None:
     # At 120 columns the table used to be 125 wide: its last columns hid behind a
     # horizontal scrollbar, which was repainted at every poll.
