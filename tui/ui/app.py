@@ -26,6 +26,7 @@ from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
 from tui.monitor.runner import PollRunner
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
 from tui.text.safe import safe_text
+from tui.ui import partial_update
 from tui.ui.cancel_flow import CancelFlow
 from tui.ui.messages import CancelAnswered, CancelFinished, HistoryPageListed, PollFinished, ProviderStateChanged
 from tui.ui.redraw import guarded
@@ -66,6 +67,8 @@ class BatchtopApp(App[int]):
         audit: AuditLog | None = None,
     ) -> None:
         super().__init__()
+        # Partial updates start where the change starts (see tui/ui/partial_update.py).
+        partial_update.install()
         # Quiet over SSH: nothing moves unless data changed.
         self.animation_level = "none"
         self.session = session
