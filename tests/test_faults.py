@@ -455,7 +455,11 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
         assert table_of(app).select(key)
         await press(app, "enter")
         await wait_until(lambda: isinstance(app.screen, DetailScreen))
-        assert "404" in dict(app.screen.lines).get("note", "")
+        # The note comes with the detail screen's own fetch of the batch: wait for it (under
+        # load it can arrive after the screen is shown).
+        await wait_until(
+            lambda: isinstance(app.screen, DetailScreen) and "404" in dict(app.screen.lines).get("note", "")
+        )
         await press(app, "escape")
         await wait_until(lambda: not isinstance(app.screen, DetailScreen))
         sim.clock.advance(1)  # back again: no longer gone
