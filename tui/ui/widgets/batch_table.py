@@ -29,7 +29,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from tui.monitor import BatchKey, Board, TrackedBatch
 from tui.text.humanize import ago, duration
-from tui.ui.widgets.cells import Column, plan_columns, row_cells
+from tui.ui.widgets.cells import Column, ColumnPlan, plan_columns, row_cells
 
 
 def _on_the_minute(now: float) -> float:
@@ -176,9 +176,9 @@ class BatchTable(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
+        self._plan: ColumnPlan | None = None
         self._columns: tuple[Column, ...] = ()
         self._id_width = 14
-        self._widths: dict[str, int] = {}
         self._rows: dict[BatchKey, _Row] = {}
         self._order: list[BatchKey] = []
         self._restore: BatchKey | None = None
@@ -222,24 +222,21 @@ class BatchTable(DataTable):
     def layout_for(self, width: int) -> bool:
         """Choose the columns for a terminal ``width``; True when the columns changed."""
         plan = plan_columns(width)
-        columns, id_width = plan.columns, plan.widths["id"]
-        widths = {k: v for k, v in plan.widths.items() if k != "id"}
-        if columns == self._columns and id_width == self._id_width and widths == self._widths:
+        if plan == self._plan:
             return False
-        self._columns = columns
-        self._id_width = id_width
-        self._widths = widths
+        self._plan = plan
+        self._columns = plan.columns
+        self._id_width = plan.widths["id"]
         # Clearing forgets the cursor; the next show() puts it back on the same batch.
         self._restore = self.selected_key if self._cursor_chosen else None
         self.clear(columns=True)
         self._rows.clear()
-        for column in columns:
+        for column in plan.columns:
             # The same one-space gap as the cells: after right-aligned, before left-aligned.
             label = Text(
                 column.label + " " if column.right else " " + column.label, justify="right" if column.right else "left"
             )
-            width = (id_width if column.key == "id" else widths[column.key]) + (column.key != "mark")
-            self.add_column(label, width=width, key=column.key)
+            self.add_column(label, width=plan.render_width(column.key), key=column.key)
         return True
 
     # -- data -----------------------------------------------------------------------
