@@ -332,6 +332,55 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
         sim.stop()
 
 
+class _FailsOnePage(BifrostClient):
+    """The real client, with pages of 2; the simulator answers 503 to the ``fail_at``-th
+    list request that asks for a later page (a fault of one request, added just before it)."""
+
+    def __init__(self, sim: SimServer, fail_at: int) -> None:
+        super().__init__(sim.base_url, timeout=2)
+        self.sim = sim
+        self.fail_at = fail_at
+        self.later_pages: list[str] = []  # the ``after`` of every later-page request, in order
+
+    async def list_page(self, provider: str, *, limit: int = 100, after: str | None = None):
+        if after:
+            self.later_pages.append(after)
+            if len(self.later_pages) == self.fail_at:
+                self.sim.faults.add(FaultRule("status", status=503, times=1))
+        return await super().list_page(provider, limit=2, after=after)
+
+
+async def test_a_walk_stopped_by_a_failed_page_goes_on_from_that_page() -> None:
+    """The soak (20 % of answers faulty) once ended with Bedrock's older batches missing: a
+    walk that failed part-way started over from page one a minute later, and could fail
+    again before reaching them. Now it resumes at the page that failed, HISTORY_WALK_RETRY
+    seconds later, and the pages before it are not asked for again."""
+    from tui.monitor.runner import HISTORY_WALK_RETRY
+
+    sim = SimServer(providers=["openai"], batches_per_provider=4, history=16, frozen=True).start()
+    try:
+        clock = FakeClock()
+        polls = Polls()
+        runner = PollRunner(["openai"], interval=1.0, board=Board(clock), clock=clock, on_poll_finished=polls.finished)
+        async with _FailsOnePage(sim, fail_at=4) as client, running(runner, client):
+            await polls.wait_for(1)
+            await until(lambda: runner.next_walk_at["openai"] > START)
+            assert runner.next_walk_at["openai"] == START + HISTORY_WALK_RETRY  # stopped at the failed page
+            assert len(runner.board) < 20
+            failed_cursor = client.later_pages[3]
+            asked_before = list(client.later_pages)
+
+            clock.now += HISTORY_WALK_RETRY
+            runner.poll_now()
+            await until(lambda: len(runner.board) == 20)
+            await until(lambda: runner.next_walk_at["openai"] == clock.now + runner.walk_every)
+            resumed = client.later_pages[len(asked_before) :]
+            assert resumed[0] == failed_cursor  # the failed page again, not page two
+            assert not set(resumed) & set(asked_before[:3])  # pages already taken: not asked again
+    finally:
+        sim.stop()
+
+
 class _PagedClient:
     """The real client with a small page, so that a short history spans several pages."""
 

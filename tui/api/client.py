@@ -51,6 +51,11 @@ class BatchListing:
     so only the newest batches are known."""
     skipped: int = 0
     """Items the gateway sent that were not readable batch objects."""
+    cursor: str | None = None
+    """The ``after`` of the next page to ask for (None: page one). When a page fails, it
+    stays on that page, so walking the same listing again resumes there."""
+    cursors: set[str] = field(default_factory=set)
+    """Cursors already followed (one seen twice means the gateway ignores ``after``)."""
 
     @property
     def complete(self) -> bool:
@@ -186,13 +191,13 @@ class BifrostClient:
         BuildNextCursor): a key without batches gives an empty page with ``has_more`` and a
         cursor for the next key, which is not the end. A page of batches already listed, or
         a cursor already followed, means the gateway ignored ``after``: stop, and say so.
+        A page that fails raises and leaves ``listing`` on it: walking it again resumes there.
         """
         provider = listing.provider
         seen = {batch.id for batch in listing.batches}
-        cursors: set[str] = set()
-        after: str | None = None
+        cursors = listing.cursors
         while True:
-            page = await self.list_page(provider, limit=limit, after=after)
+            page = await self.list_page(provider, limit=limit, after=listing.cursor)
             listing.pages += 1
             listing.skipped += page.skipped
             fresh = [batch for batch in page.data if batch.id not in seen]
@@ -215,6 +220,7 @@ class BifrostClient:
                 listing.truncated = True
                 return
             cursors.add(after)
+            listing.cursor = after
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:
         body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})

@@ -112,14 +112,20 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
 
 
 async def walk_history(
-    client: BifrostClient, provider: str, board: Board, *, page_cap: int = DEFAULT_PAGE_CAP
+    client: BifrostClient,
+    provider: str,
+    board: Board,
+    *,
+    page_cap: int = DEFAULT_PAGE_CAP,
+    listing: BatchListing | None = None,
 ) -> AsyncIterator[ProviderPoll]:
     """Walk every page of ``provider``'s list (page one included: it may have moved on), one
     :class:`ProviderPoll` per page, for the board to take as each arrives. No retrieves: the
     next polls fetch what the walk found live. The last poll carries ``listing_note`` when
     the walk did not reach the end (page cap, or a gateway that ignores ``after``).
-    Raises GatewayError if a page fails (what was taken before stays on the board)."""
-    listing = BatchListing(provider)
+    Raises GatewayError if a page fails (what was taken before stays on the board); pass the
+    same ``listing`` again to resume the walk at the page that failed."""
+    listing = listing if listing is not None else BatchListing(provider)
     async for page in client.walk_pages(listing, page_cap=page_cap):
         yield ProviderPoll(provider, [_as_listed(batch, board)[0] for batch in page], requests=1)
     if listing.repeated or listing.truncated or listing.skipped:

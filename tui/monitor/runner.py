@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tui.api import BifrostClient, GatewayError
+from tui.api.client import BatchListing
 from tui.monitor.board import Board, BoardChange
 from tui.monitor.poller import poll_provider, walk_history
 from tui.monitor.schedule import ProviderHealth
@@ -27,8 +28,8 @@ MIN_WAIT = 0.05
 """Never poll a provider again sooner than this (seconds), whatever its schedule says."""
 HISTORY_WALK_EVERY = 300.0
 """Seconds between walks of a provider's whole history (after the first, at start)."""
-HISTORY_WALK_RETRY = 60.0
-"""Seconds before a walk that failed part-way is tried again."""
+HISTORY_WALK_RETRY = 10.0
+"""Seconds before a walk that failed part-way goes on, from the page that failed."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class PollRunner:
         self.next_walk_at = {provider: now for provider in providers}
         """When each provider's history is walked next (the runner's clock)."""
         self._walk_notes: dict[str, str | None] = {}
+        self._walks: dict[str, BatchListing] = {}
+        """Each provider's walk in progress (stopped by a failed page or a pause), to resume."""
         self._running = asyncio.Event()
         self._running.set()
         self._wake = {provider: asyncio.Event() for provider in self.health}
@@ -152,22 +155,27 @@ class PollRunner:
 
     async def _walk(self, client: BifrostClient, health: ProviderHealth) -> None:
         """Walk the provider's history into the board, page by page, reporting each page.
-        Stops early (to go on at the next walk) when paused; a failed page is retried sooner."""
+        A pause stops the walk until resumed, a failed page for HISTORY_WALK_RETRY seconds;
+        either way the walk goes on from where it stopped (a long walk that started over at
+        each failed page might never finish on a gateway that fails one answer in five)."""
         provider = health.provider
+        listing = self._walks.setdefault(provider, BatchListing(provider))
         note: str | None = None
         try:
-            async for poll in walk_history(client, provider, self.board):
+            async for poll in walk_history(client, provider, self.board, listing=listing):
                 change = self.board.take(poll)
                 note = poll.listing_note or note
                 self._on_history_page(PollReport(provider, change=change, next_poll_at=health.next_poll_at))
                 if self.paused:
-                    return  # next_walk_at unchanged: the walk is due again once resumed
+                    return  # next_walk_at unchanged: the walk goes on once resumed
         except GatewayError:
             self.next_walk_at[provider] = self.clock() + HISTORY_WALK_RETRY
             return
         except Exception:  # noqa: BLE001 — as in _poll: a surprise in gateway data must not end polling
+            del self._walks[provider]  # start over: the page it stopped at may be the surprise
             self.next_walk_at[provider] = self.clock() + HISTORY_WALK_RETRY
             return
+        del self._walks[provider]
         self.next_walk_at[provider] = self.clock() + self.walk_every
         self._walk_notes[provider] = note
         health.note = note
