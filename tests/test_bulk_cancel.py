@@ -228,7 +228,9 @@ async def test_bulk_cancel_asks_for_the_number_that_will_really_be_cancelled(sim
 
 
 async def test_summary_cannot_be_closed_before_every_answer_is_in(sim: SimServer) -> None:
-    sim.faults.add(FaultRule("latency", delay=0.6, method="POST"))
+    # Answers slow enough that the keys below come before them, on a loaded machine too
+    # (0.6 s was not, once, with two test workers on two cores).
+    sim.faults.add(FaultRule("latency", delay=2.0, method="POST"))
     app = make_app(sim, providers=OPENAI)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
