@@ -1088,6 +1088,40 @@ def test_nan_literals_do_not_leak_into_wire_json() -> None:
     json.dumps(batch.as_wire(), allow_nan=False)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": 1, "a": 2}',
+        b"123456789012345678901234567890",
+        b"1e400",
+        b"[NaN, Infinity, -Infinity]",
+        b'"\\ud800"',
+        b'"\\ud83d\\ude00"',
+        b'"\xff"',
+        b"[1.1000000000000001, -0.0, 1E2, -0]",
+        b'\xef\xbb\xbf{"a": 1}',
+        b"\xff\xfe{\x00}\x00",
+        b"[" * 5000,
+        b'{"a": 1} x',
+        b"",
+        b'"a\x00b"',
+        b"[1,]",
+    ],
+)
+def test_the_fast_json_reader_reads_what_json_loads_reads(raw: bytes) -> None:
+    """decode_json reads with pydantic-core first and falls back to json.loads: every odd
+    input gives the same value, or the same kind of error, as json.loads alone."""
+
+    def outcome(read):
+        try:
+            value = read(raw)
+        except (ValueError, RecursionError) as exc:
+            return type(exc)
+        return value, type(value)
+
+    assert outcome(decode_json) == outcome(lambda r: json.loads(r, parse_constant=lambda _c: None))
+
+
 # --------------------------------------------------------------------------------------
 # 3. as_wire over the whole corpus
 # --------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ provider keeps each test fast.
 from __future__ import annotations
 
 import asyncio
-import functools
 import urllib.parse
 
 from apphelp import (
@@ -655,11 +654,10 @@ async def test_poller_follows_a_batch_off_the_first_page_and_marks_unknown_ones_
         )
         board.apply([ghost])
 
-        client.list_batches = functools.partial(client.list_batches, limit=1, page_cap=1)  # type: ignore[method-assign]
-        first_page = (await client.list_batches("openai")).batches
-        assert [b.id for b in first_page] == [live[0]]  # only the newest is listed now
+        first_page = (await client.list_batches("openai", limit=1, page_cap=1)).batches
+        assert [b.id for b in first_page] == [live[0]]  # only the newest is on a page one of 1
 
-        result = await poll_provider(client, "openai", board)
+        result = await poll_provider(client, "openai", board, limit=1)
     got = {b.id: b for b in result.batches}
     for batch_id in live:  # every live one followed, listed or not
         assert batch_id in got

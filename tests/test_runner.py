@@ -332,6 +332,110 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
         sim.stop()
 
 
+def _listed(statuses: str) -> list[Batch]:
+    """A page one, newest first: ``L`` a live batch, ``F`` a finished one."""
+    status = {"L": "in_progress", "F": "completed"}
+    return [Batch.from_wire({"id": f"b{i}", "status": status[c]}, "openai") for i, c in enumerate(statuses)]
+
+
+@pytest.mark.parametrize(
+    ("page", "limit"),
+    [
+        ("", 20),  # nothing listed: the smallest page
+        ("F" * 100, 20),  # only history: the smallest page, for new arrivals
+        ("L" * 8 + "F" * 92, 20),  # 8 live, then history: 8 + 10 is under the smallest
+        ("L" * 30 + "F" * 70, 40),  # the oldest live one, plus room for 10 new arrivals
+        ("F" * 49 + "L" + "F" * 50, 60),  # a live one among finished ones counts the same
+        ("L" * 100, 100),  # every one live: the largest page (the rest are retrieved)
+        ("L" * 40, 50),  # a page of 40 whose last is live: the next grows by 10
+    ],
+)
+def test_page_one_reaches_just_past_the_oldest_live_batch(page: str, limit: int) -> None:
+    from tui.monitor.poller import page_one_limit
+
+    assert page_one_limit(_listed(page)) == limit
+
+
+async def test_polls_after_the_first_list_only_as_far_as_the_live_batches_reach() -> None:
+    """At idle, reading page one of 100 batches at every poll was most of a poll's CPU
+    (py-spy, 1,000 batches: a third of the busy samples in json.loads). After the first poll
+    page one stops 10 past the oldest live batch; the live ones are still all followed."""
+    sim = SimServer(providers=["openai"], batches_per_provider=8, history=200, frozen=True).start()
+    try:
+        limits: list[int] = []
+
+        class Recording(BifrostClient):
+            async def list_page(self, provider: str, *, limit: int = 100, after: str | None = None):
+                if after is None:
+                    limits.append(limit)
+                return await super().list_page(provider, limit=limit, after=after)
+
+        clock = FakeClock()
+        polls = Polls()
+        runner = PollRunner(["openai"], interval=1.0, board=Board(clock), clock=clock, on_poll_finished=polls.finished)
+        async with Recording(sim.base_url, timeout=2) as client, running(runner, client):
+            await polls.wait_for(1)
+            await until(lambda: runner.next_walk_at["openai"] > START)  # the walk (its page one included)
+            for n in (2, 3):
+                clock.now += 1.0
+                runner.poll_now()
+                await polls.wait_for(n)
+        live_on_gateway = {b["id"] for b in sim.world.batches("openai") if b["status"] in ("in_progress", "validating")}
+        live_on_board = {t.key[1] for t in runner.board.tracked() if not t.batch.finished}
+    finally:
+        sim.stop()
+    assert limits[0] == 100  # the first poll knows nothing yet
+    assert limits[-2:] == [20, 20]  # 8 live, newest first: 8 + 10 -> the smallest page
+    assert live_on_board == live_on_gateway
+
+
+async def test_a_quiet_gemini_batch_is_fetched_every_30_s_until_it_moves() -> None:
+    """Gemini's list has no counts (core/providers/gemini/gemini.go BatchList), so each
+    running batch cost a retrieve at every poll, moving or not. After QUIET_AFTER fetches
+    that found the same counts it is fetched every QUIET_FETCH_EVERY seconds; once its
+    counts move it is fetched at every poll again; its end is seen from the list at once."""
+    from tui.monitor.poller import QUIET_AFTER, QUIET_FETCH_EVERY, poll_provider
+
+    sim = SimServer(providers=["gemini"], batches_per_provider=6, history=0, frozen=True, seed=3).start()
+    try:
+        clock = FakeClock()
+        board = Board(clock)
+        async with BifrostClient(sim.base_url, timeout=2) as client:
+
+            async def fetched_per_poll(polls: int, step: float = 2.0) -> list[int]:
+                counts = []
+                for _ in range(polls):
+                    poll = await poll_provider(client, "gemini", board)
+                    board.take(poll)
+                    counts.append(poll.requests - 1)  # one list; the rest are retrieves
+                    clock.now += step
+                return counts
+
+            live = sum(1 for b in sim.world.batches("gemini") if b["status"] not in ("completed", "failed", "expired"))
+            assert live >= 2  # the case this test is about
+            # The first fetch finds counts the list lacked; QUIET_AFTER more find them unchanged.
+            quiet = await fetched_per_poll(1 + QUIET_AFTER + 5)
+            assert quiet[0] >= live  # the first poll also fetches the finished ones, once
+            assert quiet[1 : 1 + QUIET_AFTER] == [live] * QUIET_AFTER
+            assert quiet[1 + QUIET_AFTER :] == [0] * 5  # quiet: not fetched within 30 s
+            clock.now += QUIET_FETCH_EVERY
+            assert await fetched_per_poll(2) == [live, 0]  # fetched again after 30 s, still quiet
+
+            sim.clock.advance(600.0)  # the gateway moves on: counts change (or batches end)
+            clock.now += QUIET_FETCH_EVERY
+            moving = await fetched_per_poll(3)
+            assert moving[0] >= 1
+            on_gateway = {b["id"]: b for b in sim.world.batches("gemini")}
+            for tracked in board.tracked("gemini"):
+                wire = on_gateway[tracked.key[1]]
+                assert tracked.batch.status == wire["status"]  # every end seen, from the list
+                if not tracked.batch.finished:  # counts as a retrieve gives them (the list has none)
+                    fetched = sim.world.batch("gemini", tracked.key[1])
+                    assert tracked.batch.request_counts.completed == fetched["request_counts"]["completed"]  # type: ignore[index]
+    finally:
+        sim.stop()
+
+
 class _FailsOnePage(BifrostClient):
     """The real client, with pages of 2; the simulator answers 503 to the ``fail_at``-th
     list request that asks for a later page (a fault of one request, added just before it)."""
@@ -388,8 +492,8 @@ class _PagedClient:
         self._client = client
         self._limit = limit
 
-    async def list_batches(self, provider: str, *, page_cap: int = 50) -> BatchListing:
-        return await self._client.list_batches(provider, limit=self._limit, page_cap=page_cap)
+    async def list_batches(self, provider: str, *, limit: int = 100, page_cap: int = 50) -> BatchListing:
+        return await self._client.list_batches(provider, limit=min(limit, self._limit), page_cap=page_cap)
 
     def walk_pages(self, listing: BatchListing, *, page_cap: int = 50):
         return self._client.walk_pages(listing, limit=self._limit, page_cap=page_cap)

@@ -103,6 +103,8 @@ class TrackedBatch:
     """When the poller last fetched it one by one (the list lacked its counts or it)."""
     fetched_finished: bool = False
     """A retrieve has answered since it finished: it is never fetched again."""
+    unchanged_fetches: int = 0
+    """Retrieves in a row that found its counts and status as the board had them."""
     settled: bool = False
     """Finished, and its last samples all say the same: a poll bringing the same object
     again has nothing to add to it."""

@@ -2,7 +2,8 @@
 tell. No Textual.
 
 A poll costs what changed, not how much history the gateway holds: it lists page one
-(the newest batches), and retrieves one by one only
+(the newest batches, only as far past the oldest live one as new arrivals need:
+:func:`page_one_limit`), and retrieves one by one only
 - live batches whose counts the list lacks (Bedrock and Gemini list items carry none) —
   except where counts appear only when the batch ends (Bedrock): then once when first seen
   and once when it has finished; a finished one once, and never again;
@@ -20,10 +21,19 @@ from dataclasses import dataclass, field
 
 from tui.api import Batch, BifrostClient, GatewayHTTPError
 from tui.api.client import DEFAULT_PAGE_CAP, BatchListing, retrieve_each
-from tui.monitor.board import BatchKey, Board
+from tui.monitor.board import BatchKey, Board, TrackedBatch
 
 MAX_RETRIEVES_PER_POLL = 24
 RETRIEVE_CONCURRENCY = 4
+QUIET_AFTER = 3
+"""Fetches in a row that found a running batch's counts where they were: it is quiet."""
+QUIET_FETCH_EVERY = 30.0
+"""Seconds between fetches of a quiet batch whose status the list already gives (Gemini)."""
+PAGE_ONE_MAX = 100
+"""Batches asked for on page one when nothing is known yet (the gateway's usual maximum)."""
+PAGE_ONE_MIN = 20
+PAGE_ONE_MARGIN = 10
+"""Batches asked for past the oldest live one on the last page one: room for new arrivals."""
 
 
 @dataclass
@@ -41,6 +51,22 @@ class ProviderPoll:
     requests: int = 0
     fetched_finished: list[BatchKey] = field(default_factory=list)
     """Batches a retrieve found finished: the board never has them fetched again."""
+    next_limit: int = PAGE_ONE_MAX
+    """How long the next poll's page one should be (see :func:`page_one_limit`)."""
+
+
+def page_one_limit(page: list[Batch]) -> int:
+    """How many batches the next poll should list, from this poll's page one (newest first).
+
+    Page one is where new and live batches are; what lies past the oldest live one is
+    finished and cannot change, so reading it again at every poll is only cost (at idle,
+    reading pages was most of a poll's CPU). The next page one reaches the oldest live batch
+    plus PAGE_ONE_MARGIN, within PAGE_ONE_MIN..PAGE_ONE_MAX. A live batch that new arrivals
+    push past it is still followed: it is retrieved, as any live batch not on page one is,
+    and the page grows again at the next poll. A full page whose last batch is live may hide
+    more: then the page grows by the margin each poll, up to the maximum."""
+    last_live = max((i for i, batch in enumerate(page) if not batch.finished), default=-1)
+    return max(PAGE_ONE_MIN, min(PAGE_ONE_MAX, last_live + 1 + PAGE_ONE_MARGIN))
 
 
 def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
@@ -60,14 +86,30 @@ def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
     merged = batch.over(known.batch)
     if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
         return merged, False  # Bedrock: counts arrive only when the job ends; fetched once till then
+    if not batch.finished and _quiet(known, board.clock()):
+        return merged, False
     return merged, True
 
 
-async def poll_provider(client: BifrostClient, provider: str, board: Board) -> ProviderPoll:
-    """List page one of ``provider`` and fill in what it lacks. Raises GatewayError if the
-    list fails."""
-    listing = await client.list_batches(provider, page_cap=1)
-    result = ProviderPoll(provider, requests=listing.pages)
+def _quiet(known: TrackedBatch, now: float) -> bool:
+    """A running batch whose last QUIET_AFTER fetches found the same counts is fetched only
+    every QUIET_FETCH_EVERY seconds until they move (a Gemini job pending for hours would
+    otherwise cost a request at every poll). Only for a batch on page one: the list still
+    says its status at every poll, so it finishing is seen at once, and fetched then."""
+    return (
+        known.unchanged_fetches >= QUIET_AFTER
+        and known.retrieved_at is not None
+        and now - known.retrieved_at < QUIET_FETCH_EVERY
+    )
+
+
+async def poll_provider(
+    client: BifrostClient, provider: str, board: Board, *, limit: int = PAGE_ONE_MAX
+) -> ProviderPoll:
+    """List page one of ``provider`` (``limit`` batches: pass the last poll's ``next_limit``)
+    and fill in what it lacks. Raises GatewayError if the list fails."""
+    listing = await client.list_batches(provider, limit=limit, page_cap=1)
+    result = ProviderPoll(provider, requests=listing.pages, next_limit=page_one_limit(listing.batches))
     if listing.repeated:  # one page cannot repeat itself; kept for a gateway that somehow does
         result.listing_note = listing.shortfall(named=False)
     if listing.skipped:
@@ -102,6 +144,11 @@ async def poll_provider(client: BifrostClient, provider: str, board: Board) -> P
     for batch_id, outcome in zip(chosen, fetched_all):
         if isinstance(outcome, Batch):
             batches[batch_id] = outcome
+            if (on_board := board.get((provider, batch_id))) is not None:
+                same = (
+                    outcome.request_counts == on_board.batch.request_counts and outcome.status == on_board.batch.status
+                )
+                on_board.unchanged_fetches = on_board.unchanged_fetches + 1 if same else 0
             if outcome.finished:
                 result.fetched_finished.append((provider, batch_id))
         elif isinstance(outcome, GatewayHTTPError) and outcome.is_not_found:

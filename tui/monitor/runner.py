@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from tui.api import BifrostClient, GatewayError
 from tui.api.client import BatchListing
 from tui.monitor.board import Board, BoardChange
-from tui.monitor.poller import poll_provider, walk_history
+from tui.monitor.poller import PAGE_ONE_MAX, poll_provider, walk_history
 from tui.monitor.schedule import ProviderHealth
 
 MIN_WAIT = 0.05
@@ -79,6 +79,8 @@ class PollRunner:
         self.next_walk_at = {provider: now for provider in providers}
         """When each provider's history is walked next (the runner's clock)."""
         self._walk_notes: dict[str, str | None] = {}
+        self._page_one: dict[str, int] = {}
+        """How long each provider's next page one is (the last poll's ``next_limit``)."""
         self._walks: dict[str, BatchListing] = {}
         """Each provider's walk in progress (stopped by a failed page or a pause), to resume."""
         self._running = asyncio.Event()
@@ -141,7 +143,7 @@ class PollRunner:
     async def _poll(self, client: BifrostClient, health: ProviderHealth) -> PollReport:
         provider = health.provider
         try:
-            poll = await poll_provider(client, provider, self.board)
+            poll = await poll_provider(client, provider, self.board, limit=self._page_one.get(provider, PAGE_ONE_MAX))
         except GatewayError as exc:
             health.failed(self.clock(), exc)
             return PollReport(provider, error=exc, next_poll_at=health.next_poll_at)
@@ -149,6 +151,7 @@ class PollRunner:
             error = GatewayError(f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer")
             health.failed(self.clock(), error)
             return PollReport(provider, error=error, unexpected=type(exc).__name__, next_poll_at=health.next_poll_at)
+        self._page_one[provider] = poll.next_limit
         change = self.board.take(poll)
         health.succeeded(self.clock(), note=poll.listing_note or self._walk_notes.get(provider))
         return PollReport(provider, change=change, next_poll_at=health.next_poll_at)
