@@ -126,16 +126,16 @@ class RequestCounts(_Lenient):
     @property
     def known(self) -> bool:
         """False when the gateway carries no counts (Bedrock and Gemini list items: all zero)."""
-        values = (
-            self.total,
-            self.completed,
-            self.failed,
-            self.succeeded_sent,
-            self.expired,
-            self.canceled,
-            self.pending_sent,
+        # Asked for every batch at every poll and redraw: no tuple, no generator.
+        return bool(
+            self.total
+            or self.completed
+            or self.failed
+            or self.succeeded_sent
+            or self.expired
+            or self.canceled
+            or self.pending_sent
         )
-        return any(v for v in values)
 
     @property
     def at_end(self) -> bool:
