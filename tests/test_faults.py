@@ -530,7 +530,8 @@ async def test_self_signed_certificate_is_refused_unless_the_profile_trusts_it(
 
 async def test_unsupported_provider_is_unavailable_while_the_others_go_on(sim: SimServer) -> None:
     # Timeouts are not what this test is about: with TIMEOUT (0.3 s) a healthy provider's poll
-    # that a loaded machine slowed would read "stale" (it failed once of 7 runs on two workers).
+    # that a loaded machine slowed would read "stale" (the likely cause of its one failure in 7
+    # runs on two workers; the output of that run was not kept).
     app = fault_app(sim.base_url, timeout=1.0)
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
