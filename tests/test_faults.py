@@ -38,6 +38,7 @@ from tui.api import BifrostClient
 from tui.api.client import batch_path
 from tui.config import Profile
 from tui.monitor import ProviderState
+from tui.monitor.poller import QUIET_FETCH_EVERY
 from tui.monitor.schedule import AUTH_RETRY, UNSUPPORTED_RETRY
 from tui.session import Session
 from tui.sim import FaultRule, SimServer
@@ -472,15 +473,17 @@ async def test_vanished_batch_is_marked_gone_not_dropped(sim: SimServer) -> None
 
 async def test_failed_retrieves_keep_the_last_known_counts(sim: SimServer) -> None:
     # Gemini list items carry no counts (core/providers/gemini/gemini.go batchListByKey):
-    # live ones are retrieved at every poll.
+    # live ones are retrieved at every poll, quiet ones every QUIET_FETCH_EVERY seconds.
     app = fault_app(sim.base_url, providers=("gemini",))
     async with app.run_test(size=(80, 24)):
         rows, snapshot = await first_data(app, sim)
         live = {k: b.request_counts for k, b in snapshot.items() if not b.finished}
         assert live and all(counts.known for counts in live.values())
         sim.faults.add(FaultRule("status", status=503, path="/v1/batches/"))  # not the list
-        done = polls(app)
+        app.clock.advance(QUIET_FETCH_EVERY)  # every live one is due for a retrieve
+        done, fired = polls(app), sim.faults.fired()
         await wait_until(lambda: polls(app) >= done + 2 and idle(app)())
+        assert sim.faults.fired() > fired  # the retrieves were sent, and failed
         await settle()
         healthy(app)
         assert table_of(app).row_count == rows
@@ -498,11 +501,17 @@ async def test_failed_retrieves_keep_what_the_detail_screen_shows(sim: SimServer
         before = dict(app.screen.lines)
         assert before["pending"] != "—"  # only the retrieve knows it
         sim.faults.add(FaultRule("status", status=503, path="/v1/batches/"))  # not the list
-        done = polls(app)
+        app.clock.advance(QUIET_FETCH_EVERY)  # every live one is due for a retrieve
+        done, fired = polls(app), sim.faults.fired()
         await wait_until(lambda: polls(app) >= done + 2 and idle(app)())
+        assert sim.faults.fired() > fired  # the retrieves were sent, and failed
         await settle()
         healthy(app)
-        assert dict(app.screen.lines) == before
+
+        def timeless(lines: dict[str, str]) -> dict[str, str]:  # "(22s ago)" moved with the clock
+            return {k: v.split("  (")[0] for k, v in lines.items()}
+
+        assert timeless(dict(app.screen.lines)) == timeless(before)
 
 
 # -- TLS ----------------------------------------------------------------------------------

@@ -436,6 +436,42 @@ async def test_a_quiet_gemini_batch_is_fetched_every_30_s_until_it_moves() -> No
         sim.stop()
 
 
+async def test_a_walk_paused_part_way_goes_on_from_the_next_page_when_resumed() -> None:
+    """A pause stops the walk after the page in hand; resumed, it asks for the next page. (The
+    first version of the resumable walk asked for the page already taken again, read that
+    as a gateway ignoring ``after``, and stopped with "only the newest batches listed".)"""
+    sim = SimServer(providers=["openai"], batches_per_provider=4, history=16, frozen=True).start()
+    try:
+        clock = FakeClock()
+        polls, pages = Polls(), History()
+
+        def page_listed(report: PollReport) -> None:
+            pages(report)
+            if len(pages.pages) == 3:
+                runner.pause()
+
+        runner = PollRunner(
+            ["openai"],
+            interval=1.0,
+            board=Board(clock),
+            clock=clock,
+            on_poll_finished=polls.finished,
+            on_history_page=page_listed,
+        )
+        async with BifrostClient(sim.base_url, timeout=2) as client:
+            async with running(runner, _PagedClient(client, limit=2)):
+                await until(lambda: len(pages.pages) == 3 and runner.paused)
+                await asyncio.sleep(0.05)
+                assert len(runner.board) < 20  # stopped part-way
+                runner.resume()
+                await until(lambda: runner.next_walk_at["openai"] == clock.now + runner.walk_every)
+        assert len(runner.board) == 20
+        assert runner.health["openai"].note is None  # no "only the newest ... listed"
+        assert len(pages.pages) == 10  # 20 batches in pages of 2, none asked for twice
+    finally:
+        sim.stop()
+
+
 class _FailsOnePage(BifrostClient):
     """The real client, with pages of 2; the simulator answers 503 to the ``fail_at``-th
     list request that asks for a later page (a fault of one request, added just before it)."""
@@ -525,3 +561,21 @@ async def test_batches_without_counts_are_not_fetched_at_every_poll(sim: SimServ
         live_gemini = sum(1 for t in board.tracked("gemini") if not t.batch.finished)
         expected = {"openai": 0, "gemini": live_gemini, "bedrock": 0}[provider]
         assert fetched == expected, provider
+
+
+def test_a_quiet_batch_whose_listed_status_changed_is_fetched_at_once() -> None:
+    """Quiet (its counts stood still at QUIET_AFTER fetches) and fetched a second ago: the
+    list saying a new status is news, so it is fetched now, not QUIET_FETCH_EVERY later. (A
+    Gemini job pending with no counts, then running, showed "—" for up to 30 s.)"""
+    from tui.monitor.poller import QUIET_AFTER, _as_listed
+
+    clock = FakeClock()
+    board = Board(clock)
+    pending = Batch.from_wire({"id": "batches/j1", "status": "validating"}, "gemini")
+    board.apply([pending])
+    tracked = board.get(pending.key)
+    assert tracked is not None
+    tracked.unchanged_fetches, tracked.retrieved_at = QUIET_AFTER, clock.now - 1.0
+    assert _as_listed(pending, board)[1] is False  # same status: quiet, not fetched
+    running = Batch.from_wire({"id": "batches/j1", "status": "in_progress"}, "gemini")
+    assert _as_listed(running, board)[1] is True

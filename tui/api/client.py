@@ -204,7 +204,6 @@ class BifrostClient:
         """
         provider = listing.provider
         seen = {batch.id for batch in listing.batches}
-        cursors = listing.cursors
         while True:
             page = await self.list_page(provider, limit=limit, after=listing.cursor)
             listing.pages += 1
@@ -216,20 +215,31 @@ class BifrostClient:
             for batch in fresh:
                 seen.add(batch.id)
             listing.batches.extend(fresh)
+            # Where to go next is settled before the page is handed out: a caller that stops
+            # iterating here (a pause) leaves the listing on the next page, not on this one.
+            done = self._advance(listing, page, page_cap)
             yield fresh
-            if not page.has_more:
+            if done:
                 return
-            after = page.next_cursor or page.last_id or (page.data[-1].id if page.data else None)
-            if not after:
-                return  # "more" with no way to ask for it: nothing else to do
-            if after in cursors:
-                listing.repeated = True
-                return
-            if listing.pages >= page_cap:
-                listing.truncated = True
-                return
-            cursors.add(after)
-            listing.cursor = after
+
+    @staticmethod
+    def _advance(listing: BatchListing, page: BatchPage, page_cap: int) -> bool:
+        """Move ``listing.cursor`` on to the page after ``page``; True when there is none to
+        ask for (the end, a cursor already followed, or the page cap)."""
+        if not page.has_more:
+            return True
+        after = page.next_cursor or page.last_id or (page.data[-1].id if page.data else None)
+        if not after:
+            return True  # "more" with no way to ask for it: nothing else to do
+        if after in listing.cursors:
+            listing.repeated = True
+            return True
+        if listing.pages >= page_cap:
+            listing.truncated = True
+            return True
+        listing.cursors.add(after)
+        listing.cursor = after
+        return False
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:
         body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})

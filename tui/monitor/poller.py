@@ -86,8 +86,8 @@ def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
     merged = batch.over(known.batch)
     if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
         return merged, False  # Bedrock: counts arrive only when the job ends; fetched once till then
-    if not batch.finished and _quiet(known, board.clock()):
-        return merged, False
+    if not batch.finished and batch.status == known.batch.status and _quiet(known, board.clock()):
+        return merged, False  # a new status in the list is news: fetched at once
     return merged, True
 
 
@@ -95,7 +95,8 @@ def _quiet(known: TrackedBatch, now: float) -> bool:
     """A running batch whose last QUIET_AFTER fetches found the same counts is fetched only
     every QUIET_FETCH_EVERY seconds until they move (a Gemini job pending for hours would
     otherwise cost a request at every poll). Only for a batch on page one: the list still
-    says its status at every poll, so it finishing is seen at once, and fetched then."""
+    says its status at every poll, so a change of status (it starts running, it finishes)
+    is seen at once, and the batch fetched then."""
     return (
         known.unchanged_fetches >= QUIET_AFTER
         and known.retrieved_at is not None
