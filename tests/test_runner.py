@@ -70,6 +70,13 @@ def runner_for(
     )
 
 
+def openai_runner(clock: FakeClock, polls: Polls, **options) -> PollRunner:
+    """A runner of one provider (openai), polled every second on ``clock``."""
+    return PollRunner(
+        ["openai"], interval=1.0, board=Board(clock), clock=clock, on_poll_finished=polls.finished, **options
+    )
+
+
 @asynccontextmanager
 async def running(runner: PollRunner, client) -> AsyncIterator[asyncio.Task[None]]:
     task = asyncio.create_task(runner.run(client))
@@ -288,15 +295,7 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
     try:
         polls, history = Polls(), History()
         clock = FakeClock()
-        runner = PollRunner(
-            ["openai"],
-            interval=1.0,
-            board=Board(clock),
-            clock=clock,
-            on_poll_finished=polls.finished,
-            on_history_page=history,
-            walk_every=600.0,
-        )
+        runner = openai_runner(clock, polls, on_history_page=history, walk_every=600.0)
         async with BifrostClient(sim.base_url, timeout=2) as client:
             limited = _PagedClient(client, limit=2)
             async with running(runner, limited):
@@ -372,7 +371,7 @@ async def test_polls_after_the_first_list_only_as_far_as_the_live_batches_reach(
 
         clock = FakeClock()
         polls = Polls()
-        runner = PollRunner(["openai"], interval=1.0, board=Board(clock), clock=clock, on_poll_finished=polls.finished)
+        runner = openai_runner(clock, polls)
         async with Recording(sim.base_url, timeout=2) as client, running(runner, client):
             await polls.wait_for(1)
             await until(lambda: runner.next_walk_at["openai"] > START)  # the walk (its page one included)
@@ -450,14 +449,7 @@ async def test_a_walk_paused_part_way_goes_on_from_the_next_page_when_resumed() 
             if len(pages.pages) == 3:
                 runner.pause()
 
-        runner = PollRunner(
-            ["openai"],
-            interval=1.0,
-            board=Board(clock),
-            clock=clock,
-            on_poll_finished=polls.finished,
-            on_history_page=page_listed,
-        )
+        runner = openai_runner(clock, polls, on_history_page=page_listed)
         async with BifrostClient(sim.base_url, timeout=2) as client:
             async with running(runner, _PagedClient(client, limit=2)):
                 await until(lambda: len(pages.pages) == 3 and runner.paused)
@@ -501,7 +493,7 @@ async def test_a_walk_stopped_by_a_failed_page_goes_on_from_that_page() -> None:
     try:
         clock = FakeClock()
         polls = Polls()
-        runner = PollRunner(["openai"], interval=1.0, board=Board(clock), clock=clock, on_poll_finished=polls.finished)
+        runner = openai_runner(clock, polls)
         async with _FailsOnePage(sim, fail_at=4) as client, running(runner, client):
             await polls.wait_for(1)
             await until(lambda: runner.next_walk_at["openai"] > START)
