@@ -24,11 +24,11 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from tui.api.providers import KNOWN_PROVIDERS
 from tui.config.errors import ConfigError
-from tui.text.safe import safe_text
+from tui.config.rules import invalid, shown
+from tui.config.watching import AlertSettings, SignalSettings
 
 PROFILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 """Profile names are typed on command lines and shown in the TUI: keep them plain."""
@@ -36,26 +36,9 @@ PROFILE_NAME_RULE = "may contain only letters, digits, '_', '.' and '-'"
 
 AuthHeader = Literal["authorization", "x-bf-vk", "x-api-key"]
 
-INVALID_ERROR_TYPE = "batchtop_invalid"
-"""pydantic error type of every rule below; its message is already phrased for a person."""
-
 # Strict: TOML has real numbers and booleans, so "5" or "yes" is a mistake worth naming.
 PositiveSeconds = Annotated[float, Field(gt=0, strict=True, allow_inf_nan=False)]
 StrictFlag = Annotated[bool, Field(strict=True)]
-
-
-def invalid(predicate: str) -> PydanticCustomError:
-    """A validation failure whose text is a predicate such as "must be ...".
-
-    The text goes through the context rather than the template, so braces in a
-    user's value cannot break pydantic's formatting.
-    """
-    return PydanticCustomError(INVALID_ERROR_TYPE, "{predicate}", {"predicate": predicate})
-
-
-def shown(value: object) -> str:
-    """A user's value quoted for a message: escaped and short."""
-    return safe_text(repr(value), limit=60)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -127,6 +110,8 @@ class Profile(BaseModel):
         description=("The key itself (last priority); accepted only while the file is readable by its owner alone."),
     )
     timeout: PositiveSeconds = Field(default=10.0, description="Connect and read timeout, in seconds.")
+    signals: SignalSettings = Field(default_factory=SignalSettings, description="When a batch needs a person.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="How alerts reach a person.")
 
     @field_validator("base_url")
     @classmethod

@@ -13,7 +13,8 @@ from typing import Literal, get_args
 
 from pydantic import ValidationError
 
-from tui.config.model import INVALID_ERROR_TYPE, AuthHeader, Profile, did_you_mean, shown
+from tui.config.model import AuthHeader, Profile, did_you_mean
+from tui.config.rules import INVALID_ERROR_TYPE, shown
 
 SECRET_FIELDS = frozenset({"api_key"})
 """Fields whose input is never quoted back, not even when it has the wrong type."""

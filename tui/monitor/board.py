@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 BatchKey = tuple[str, str]
 """(provider, id): ids are only unique within a provider."""
 
+RECENT_ENDS = 3600.0
+"""Batches that ended this recently are kept in an index (for the attention view)."""
+
 STALL_AFTER = 600.0
 """A live batch whose done count has not moved for this long (and at least a few polls) is stalled."""
 
@@ -105,6 +108,12 @@ class TrackedBatch:
     """A retrieve has answered since it finished: it is never fetched again."""
     unchanged_fetches: int = 0
     """Retrieves in a row that found its counts and status as the board had them."""
+    progress_at: float | None = None
+    """When the board last saw its done count go up (first sight counts as a sighting of
+    progress): kept apart from the bounded history, which at a short interval holds only a
+    few minutes, so that a stall of any length is seen."""
+    status_since: float = 0.0
+    """When the board first saw it in its current status (for "stuck" without a gateway time)."""
     settled: bool = False
     """Finished, and its last samples all say the same: a poll bringing the same object
     again has nothing to add to it."""
@@ -176,13 +185,19 @@ class TrackedBatch:
             return None
         return max(expires - now, 0.0)
 
+    def moved(self, batch: Batch, now: float) -> None:
+        """Note what a new snapshot of this batch says about progress and state."""
+        old = self.batch
+        if (batch.request_counts.done or 0) > (old.request_counts.done or 0):
+            self.progress_at = now
+        if batch.status_word != old.status_word:
+            self.status_since = now
+
     def stalled(self, now: float, stall_after: float = STALL_AFTER) -> bool:
-        """No progress for ``stall_after`` seconds. Never for a batch whose counts only move
-        when it ends (Anthropic, Bedrock): still counts there say nothing."""
-        if self.batch.finished or self.batch.counts_at_end or len(self.history) < 3:
-            return False
-        last = self.history.last_progress_at()
-        return last is not None and now - last >= stall_after
+        """No progress for ``stall_after`` seconds (see :func:`tui.monitor.signals.stalled`)."""
+        from tui.monitor.signals import SignalRules, stalled
+
+        return stalled(self, now, SignalRules(stall_after=stall_after)) is not None
 
 
 @dataclass(frozen=True)
@@ -204,6 +219,8 @@ class BoardChange:
 
     added: list[BatchKey] = field(default_factory=list)
     changed: list[BatchKey] = field(default_factory=list)
+    finished: list[BatchKey] = field(default_factory=list)
+    """Keys that were live on the board and have just finished (for alerts)."""
     seen: list[BatchKey] = field(default_factory=list)
     """Every key the update carried, changed or not: each got a new progress sample, so its
     rate and ETA may have moved."""
@@ -215,6 +232,7 @@ class BoardChange:
         """Add what ``other`` touched (for one redraw of several updates)."""
         self.added.extend(other.added)
         self.changed.extend(other.changed)
+        self.finished.extend(other.finished)
         self.seen.extend(other.seen)
 
 
@@ -238,6 +256,7 @@ class Board:
         self._batches: dict[BatchKey, TrackedBatch] = {}
         self._sums = _Sums()
         self._live: dict[str, dict[BatchKey, None]] = {}
+        self._recent_ends: dict[BatchKey, None] = {}
         self.additions = 0
         """Batches added to the board so far: the newest-first order changes only with these."""
         self.revision = 0
@@ -256,6 +275,23 @@ class Board:
     def live(self, provider: str) -> list[TrackedBatch]:
         """The live batches of ``provider`` (kept as polls arrive: no walk of the board)."""
         return [self._batches[key] for key in self._live.get(provider, ())]
+
+    def all_live(self) -> list[TrackedBatch]:
+        """Every live batch, of every provider."""
+        return [self._batches[key] for live in self._live.values() for key in live]
+
+    def recent_ends(self, within: float = RECENT_ENDS) -> list[TrackedBatch]:
+        """Batches that ended (by the gateway's time) less than ``within`` seconds ago."""
+        now = self.clock()
+        found = []
+        for key in list(self._recent_ends):
+            tracked = self._batches[key]
+            ended = tracked.batch.finished_at
+            if ended is None or now - ended > RECENT_ENDS:
+                del self._recent_ends[key]
+            elif now - ended <= within:
+                found.append(tracked)
+        return found
 
     def tracked(self, provider: str | None = None) -> list[TrackedBatch]:
         """Every batch on the board (of ``provider`` only, when given)."""
@@ -277,13 +313,16 @@ class Board:
                 change.seen.append(batch.key)
                 continue
             if tracked is None:
-                tracked = TrackedBatch(batch, first_seen=now, last_seen=now)
+                tracked = TrackedBatch(batch, first_seen=now, last_seen=now, progress_at=now, status_since=now)
                 self._batches[batch.key] = tracked
                 change.added.append(batch.key)
                 self.additions += 1
             else:
                 if tracked.batch != batch or tracked.gone:
                     change.changed.append(batch.key)
+                    tracked.moved(batch, now)
+                    if batch.finished and not tracked.batch.finished:
+                        change.finished.append(batch.key)
                     tracked.batch = batch  # unchanged: the old object stays, so rows can skip it
                 tracked.last_seen = now
                 tracked.gone = False
@@ -294,6 +333,9 @@ class Board:
             live = self._live.setdefault(batch.key[0], {})  # a dict: insertion order, as the board's
             if tracked.batch.finished:
                 live.pop(batch.key, None)
+                ended = tracked.batch.finished_at
+                if ended is not None and now - ended <= RECENT_ENDS:
+                    self._recent_ends[batch.key] = None
             else:
                 live[batch.key] = None
             change.seen.append(batch.key)
