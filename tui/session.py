@@ -168,6 +168,7 @@ def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_optio
         seed=sim_options.pop("seed", 7),
         speed=sim_options.pop("speed", DEMO_SPEED),
         arrivals=sim_options.pop("arrivals", DEMO_ARRIVALS),
+        showcase=sim_options.pop("showcase", True),  # one batch per on-call signal
         providers=served_providers(profile.providers),
         **sim_options,
     ).start()

@@ -129,6 +129,7 @@ class SimServer:
         arrivals: float | None = None,
         keys: Mapping[str, int | Sequence[int]] | None = None,
         history: int = 0,
+        showcase: bool = False,
     ) -> None:
         providers = tuple(providers)
         bad = [p for p in providers if not isinstance(p, str) or not p or p != p.strip()]
@@ -153,6 +154,7 @@ class SimServer:
             arrivals=arrivals,
             keys=keys,
             history=history,
+            showcase=showcase,
         )
         self._ssl_context = ssl_context
         self._lock = threading.Lock()

@@ -16,6 +16,7 @@ from tui.sim import shapes
 from tui.sim.clock import SimClock
 from tui.sim.plans import LIVE_STATUSES, BatchPlan, BatchState, state_at
 
+MINUTE = 60.0
 HOUR = 3600.0
 DAY = 24 * HOUR
 _JOB_ONLY = ("bedrock", "gemini", "vertex")  # providers whose batches carry a job name only
@@ -98,6 +99,7 @@ class SimWorld:
         arrivals: float | None = None,
         keys: Mapping[str, int | Sequence[int]] | None = None,
         history: int = 0,
+        showcase: bool = False,
     ) -> None:
         if history < 0:
             raise ValueError("history must be 0 or more")
@@ -134,6 +136,34 @@ class SimWorld:
                     spec = self._keys.get(provider, 1)
                     plan = self._keyed(plan, index % spec if isinstance(spec, int) else 0)
                     self._plans[provider][plan.id] = plan
+        if showcase:
+            self._add_showcase(random.Random(f"{seed}:showcase"), anchor)
+
+    def _add_showcase(self, rng: random.Random, anchor: int) -> None:
+        """Add ``_SHOWCASE`` to "openai" (else the first OpenAI-shaped provider), with their
+        own RNG so every other batch stays as it is without them."""
+        shaped = [p for p in self.providers if shapes.family(p) == "openai"]
+        if not shaped:
+            return
+        provider = "openai" if "openai" in shaped else shaped[0]
+        for kind, job, ago, start_delay, total, rate, cancelled_ago, fields in _SHOWCASE:
+            while (batch_id := shapes.new_batch_id(provider, rng)) in self._plans[provider]:
+                pass
+            plan = BatchPlan(
+                provider=provider,
+                id=batch_id,
+                created_at=int(anchor - ago),
+                total=total,
+                model=rng.choice(_MODELS["openai"]),
+                start_delay=start_delay,
+                rate=rate,
+                metadata={"job": job, "showcase": kind},
+            )
+            plan = replace(plan, **fields)  # type: ignore[arg-type]
+            plan = self._keyed(plan, self._added_key(provider, plan.id))
+            self._plans[provider][plan.id] = plan
+            if cancelled_ago is not None:
+                self._cancel_at[(provider, plan.id)] = anchor - cancelled_ago
 
     # -- keys ------------------------------------------------------------------------
 
@@ -292,6 +322,20 @@ class SimWorld:
         while (batch_id := shapes.new_batch_id(provider, self._rng)) in self._plans[provider]:
             pass
         return batch_id
+
+
+_SHOWCASE: tuple[tuple[str, str, float, float, int, float, float | None, dict[str, object]], ...] = (
+    # kind, job, created (s before the anchor), start_delay, total, rate, cancelled (s before), more plan fields
+    # Stalled: in progress since 29 min ago with 0 of 4000 done.
+    ("stalled", "embed-backfill", 30 * MINUTE, 60.0, 4000, 0.0, None, dict()),
+    # High failure rate: about a third of the finished requests failed.
+    ("failing", "summarise-tickets", 20 * MINUTE, 30.0, 20_000, 8.0, None, dict(failure_fraction=0.35)),
+    # Deadline risk: two thirds done with 40 min of its 24h left and ~11 h of work left, so it expires.
+    ("at_risk", "translate-catalogue", DAY - 40 * MINUTE, 60.0, 50_000, 0.4, None, dict(window=DAY, outcome="expired")),
+    # Stuck cancelling: cancel accepted 25 min ago, settling only 6 h after it.
+    ("stuck_cancelling", "nightly-eval", 2 * HOUR, 60.0, 10_000, 0.5, 25 * MINUTE, dict(cancel_settle=6 * HOUR)),
+)
+"""``SimWorld(showcase=True)``: one batch per on-call signal, so a demo shows them all at once."""
 
 
 ARRIVALS_AHEAD = 240
