@@ -17,6 +17,7 @@ from tui.cli.listing import run_list, run_show
 from tui.cli.output import err
 from tui.cli.profiles import run_profiles
 from tui.cli.simulator import run_sim
+from tui.cli.watch import run_watch
 from tui.config import ConfigError
 from tui.session import Session, SessionRequest, open_session
 
@@ -29,6 +30,7 @@ WITH_SESSION: dict[str, Callable[[argparse.Namespace, Session], int]] = {
     "list": run_list,
     "show": run_show,
     "cancel": run_cancel,
+    "watch": run_watch,
 }
 
 

@@ -10,11 +10,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from tui import __version__
 from tui.cli.dispatch import run
 from tui.cli.exit import ExitCode
 from tui.cli.output import err
+from tui.cli.watch import DEFAULT_GIVE_UP, WATCH_EPILOG, parse_duration, positive_duration
 
 Commands = argparse._SubParsersAction  # the type add_subparsers() returns (argparse keeps it private)
 
@@ -70,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_list(commands)
     _add_show(commands)
     _add_cancel(commands)
+    _add_watch(commands)
     _add_profiles(commands)
     _add_audit(commands)
     _add_sim(commands)
@@ -141,9 +144,9 @@ def _add_connection_flags(parser: argparse.ArgumentParser, *, top: bool) -> None
     )
 
 
-def _connected(commands: Commands, name: str, help_text: str) -> argparse.ArgumentParser:
+def _connected(commands: Commands, name: str, help_text: str, **options: Any) -> argparse.ArgumentParser:
     """A subcommand that talks to a gateway, so takes the connection flags too."""
-    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text, **options)
     _add_connection_flags(sub, top=False)
     return sub
 
@@ -184,6 +187,45 @@ def _add_cancel(commands: Commands) -> None:
         "--created-after", metavar="WHEN", help="only batches created in the last 2h / 30m / 1d, or after a date"
     )
     cancel_cmd.add_argument("--dry-run", action="store_true", help="list what would be cancelled; send nothing")
+
+
+def _add_watch(commands: Commands) -> None:
+    watch_cmd = _connected(
+        commands,
+        "watch",
+        "follow batches until they finish, headless (for scripts and CI); the exit code says how they ended",
+        epilog=WATCH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch_cmd.add_argument(
+        "batch_ids",
+        metavar="ID",
+        nargs="*",
+        help="batches to watch (on the provider --provider names, or found on the profile's providers)",
+    )
+    watch_cmd.add_argument("--all-live", action="store_true", help="watch every batch live at the first poll")
+    watch_cmd.add_argument(
+        "--timeout",
+        metavar="DURATION",
+        type=positive_duration,
+        default=None,
+        help="stop with exit 4 if not all have finished by then (e.g. 6h; default: no limit)",
+    )
+    watch_cmd.add_argument(
+        "--give-up-after",
+        metavar="DURATION",
+        type=parse_duration,
+        default=DEFAULT_GIVE_UP,
+        help="exit 1 once the gateway has been unreachable this long (default 5m)",
+    )
+    watch_cmd.add_argument(
+        "--json", action="store_true", help="write NDJSON: one object per status change or event, then a done line"
+    )
+    watch_cmd.add_argument(
+        "--fail-on-errors",
+        action="store_true",
+        help="exit 3 also for a batch that completed with failures above the profile's threshold",
+    )
 
 
 def _add_profiles(commands: Commands) -> None:
