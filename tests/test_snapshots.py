@@ -27,6 +27,8 @@ async def _every_provider(pilot, polled: Callable[[str, ProviderHealth], bool]) 
     """Wait until each provider's health is as ``polled`` wants it, with no poll in flight."""
     app = pilot.app
     await wait_until(pilot, lambda: idle(app) and all(polled(p, h) for p, h in app.runner.health.items()))
+    # Batch events pop up as toasts that would cover the table here; they have a snapshot of their own.
+    app.clear_notifications()
     await pilot.pause()
 
 
@@ -223,3 +225,24 @@ def test_every_provider_shape_80x24(snap_compare) -> None:
             await pilot.press("s", "s", "s", "s")  # sort by status: live ones first
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_attention_view(snap_compare) -> None:
+    """The showcase batches (one per signal: tui/sim/world.py) under ``!``, with the header's
+    count."""
+    server = SimServer(seed=7, frozen=True, start_time=START, providers=("openai",), showcase=True).start()
+    try:
+
+        async def run_before(pilot) -> None:
+            app = pilot.app
+            await _loaded(pilot)
+            for _ in range(3):  # a stall needs three polls to be judged
+                app.clock.advance(60)
+                server.clock.advance(60)
+                await _refresh(pilot)
+            await pilot.press("exclamation_mark")
+            await pilot.pause()
+
+        assert snap_compare(board_app(server, providers=("openai",)), terminal_size=(80, 24), run_before=run_before)
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterable
 
@@ -19,11 +20,14 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
 
+from tui.alerts import AlertSinks, is_terminal
 from tui.api import BifrostClient
 from tui.cancel.audit import AuditLog
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
+from tui.monitor.events import BatchEvent, EventBook
 from tui.monitor.runner import PollRunner
+from tui.monitor.signals import SignalRules, attention_keys, rules_for
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
 from tui.text.safe import safe_text
 from tui.ui import partial_update
@@ -79,6 +83,11 @@ class BatchtopApp(App[int]):
         self._profile_names = profile_names or (lambda: [session.profile_name])
         self.board = Board(self.clock)
         self.view = BoardView()
+        self._rules: tuple[object, SignalRules] | None = None
+        self._attention: tuple[tuple, list[BatchKey]] | None = None
+        self.events = EventBook(self.rules)
+        """Announces each batch's end and each signal once (notifications and alert sinks)."""
+        self._sinks: AlertSinks | None = None
         self.runner = self._new_runner()
         self.client: BifrostClient | None = None
         self.board_screen = BoardScreen()
@@ -109,6 +118,9 @@ class BatchtopApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self._stop_polling()
+        if self._sinks is not None:
+            with contextlib.suppress(Exception):
+                await self._sinks.close()
 
     # -- polling ------------------------------------------------------------------------
 
@@ -147,7 +159,61 @@ class BatchtopApp(App[int]):
             self.log.error(f"poll of {report.provider} failed unexpectedly: {report.unexpected}")
         if report.ok:
             self._publish_change(report.change)
+            self.events.rules = self.rules
+            self.announce(self.events.check(self.board, self.clock(), report.change.finished))
         self._health_changed()
+
+    # -- signals and alerts -------------------------------------------------------------
+
+    @property
+    def rules(self) -> SignalRules:
+        """The signal thresholds of the current profile."""
+        settings = self.session.profile.signals
+        if self._rules is None or self._rules[0] is not settings:
+            self._rules = (settings, rules_for(settings))
+        return self._rules[1]
+
+    def attention(self) -> list[BatchKey]:
+        """The batches that need a person (tui.monitor.signals.attention_keys), kept until
+        the board changes or the minute turns: signals move at minute resolution."""
+        now = self.clock()
+        state = (id(self.board), self.board.revision, int(now // 60), id(self.rules))
+        if self._attention is None or self._attention[0] != state:
+            self._attention = (state, attention_keys(self.board, now, self.rules))
+        return self._attention[1]
+
+    def announce(self, events: list[BatchEvent]) -> None:
+        """An in-app notification per event (the text is terminal-safe already), then the
+        profile's alert sinks: bell, desktop notification, command, webhook."""
+        for event in events:
+            if event.event == "finished" and not event.bad:
+                self.notify(event.message, title=event.title, severity="information", timeout=4, markup=False)
+                continue
+            self.notify(
+                event.message, title=event.title, severity="error" if event.bad else "warning", timeout=10, markup=False
+            )
+        sinks = self.sinks
+        if sinks is not None and (events or sinks.webhook is not None):
+            self.run_worker(self._deliver(sinks, events), group="alerts", exit_on_error=False)
+
+    @property
+    def sinks(self) -> AlertSinks | None:
+        """The profile's alert sinks beyond the in-app notification; None when it has none."""
+        settings = self.session.profile.alerts
+        if not (settings.bell or settings.desktop != "off" or settings.on_event or settings.webhook_url):
+            return None
+        if self._sinks is None or self._sinks.settings is not settings:
+            # Escape sequences go through Textual's own writer (to stderr, between frames),
+            # and only when stdout and stderr are both a terminal: never into a pipe or a log.
+            driver = getattr(self, "_driver", None)
+            on_terminal = is_terminal(sys.__stdout__) and is_terminal(sys.__stderr__)
+            terminal = driver.write if driver is not None and on_terminal else None
+            self._sinks = AlertSinks(settings, write_terminal=terminal, clock=time.monotonic)
+        return self._sinks
+
+    async def _deliver(self, sinks: AlertSinks, events: list[BatchEvent]) -> None:
+        for problem in await sinks.deliver(events):
+            self.notify(safe_text(problem, 200), title="alert not sent", severity="warning", markup=False)
 
     def on_history_page_listed(self, message: HistoryPageListed) -> None:
         if message.report.change:

@@ -32,6 +32,7 @@ class BoardScreen(Screen[None]):
         Binding("enter", "details", "Details", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("l", "live_only", "Live only", show=False),
+        Binding("exclamation_mark", "attention", "Attention", key_display="!"),
         Binding("s", "sort", "Sort"),
         Binding("r", "app.poll_now", "Refresh"),
         Binding("p", "app.toggle_pause", "Pause"),
@@ -82,7 +83,8 @@ class BoardScreen(Screen[None]):
         return self.query_one(BatchTable)
 
     def shown_keys(self) -> list[BatchKey]:
-        return self.app.view.shown(self.app.board)
+        app = self.app
+        return app.view.shown(app.board, app.attention() if app.view.attention_only else ())
 
     def refresh_from_board(self, change: BoardChange | None = None) -> None:
         """Bring every part of the screen up to date with the board, touching only what
@@ -108,6 +110,7 @@ class BoardScreen(Screen[None]):
             return
         keys = self.shown_keys()
         self._keys_shown = keys
+        self.table.rules = app.rules
         with app.batch_update():
             self.query_one(HeaderBar).show(
                 session.profile_name,
@@ -115,6 +118,7 @@ class BoardScreen(Screen[None]):
                 read_only=session.profile.read_only,
                 tls_unverified=session.tls_unverified,
                 paused=app.runner.paused,
+                attention=len(app.attention()),
             )
             self.table.show(board, keys, now, app.view.marks, touched=None if change is None else change.seen)
             summary_state = (id(board), board.revision, app.view.filter_text, app.view.live_only, len(keys))
@@ -226,6 +230,10 @@ class BoardScreen(Screen[None]):
 
     def action_sort(self) -> None:
         self.app.view.next_sort()
+        self.refresh_from_board()
+
+    def action_attention(self) -> None:
+        self.app.view.toggle_attention()
         self.refresh_from_board()
 
     def action_live_only(self) -> None:

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from tui.monitor import BatchKey, CancelState, TrackedBatch
+from tui.monitor.signals import bad_outcome, signals_of
 from tui.text.describe import batch_detail_lines
 from tui.text.humanize import count, duration, local_time
 from tui.text.safe import safe_text
@@ -101,8 +102,11 @@ class DetailScreen(Screen[None]):
         lines = batch_detail_lines(tracked.batch, now)
         if tracked.gone:
             lines.append(("note", "the gateway no longer knows this batch (404)"))
-        if tracked.stalled(now):
-            lines.append(("note", "stalled: no progress for 10 minutes or more"))
+        rules = app.rules
+        for signal in signals_of(tracked, now, rules):
+            lines.append(("needs attention", signal.text(now)))
+        if tracked.batch.finished and bad_outcome(tracked.batch, rules):
+            lines.append(("outcome", "did not succeed: see the failed and canceled counts"))
         self.lines = lines
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)

@@ -28,6 +28,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.monitor import BatchKey, Board, TrackedBatch
+from tui.monitor.signals import SignalRules, signals_of
 from tui.text.humanize import ago, duration
 from tui.ui.widgets.cells import Column, ColumnPlan, plan_columns, row_cells
 
@@ -39,7 +40,7 @@ def _on_the_minute(now: float) -> float:
     return now - now % 60
 
 
-def _row_inputs(tracked: TrackedBatch, now: float, marked: bool) -> tuple:
+def _row_inputs(tracked: TrackedBatch, now: float, marked: bool, rules: SignalRules) -> tuple:
     """Everything a row's cells depend on. Times enter at the resolution cells show them
     (ages, "running for", time left: minutes at best), so a row does not change between
     polls by itself more than once a minute. A finished batch's cells do not depend on its
@@ -57,7 +58,7 @@ def _row_inputs(tracked: TrackedBatch, now: float, marked: bool) -> tuple:
         int(now // 60),
         None if rate is None else round(rate),
         None if eta is None else duration(eta),
-        tracked.stalled(now),
+        tuple(signal.text(now) for signal in signals_of(tracked, now, rules)),
     )
 
 
@@ -185,6 +186,8 @@ class BatchTable(DataTable):
         self._board: Board | None = None
         self._now = 0.0
         self._marks: Collection[BatchKey] = ()
+        self.rules = SignalRules()
+        """The signal thresholds of the profile (set by the board screen)."""
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -294,7 +297,10 @@ class BatchTable(DataTable):
         tracked = board.get(key) if board is not None else None
         if tracked is None:  # gone from the board before the table caught up: draw nothing
             return tuple(Text("") for _ in self._columns)
-        return row_cells(tracked, self._now, self._id_width, self._columns, key in self._marks)
+        status_width = self._plan.widths.get("status", 13) if self._plan is not None else 13
+        return row_cells(
+            tracked, self._now, self._id_width, self._columns, key in self._marks, self.rules, status_width
+        )
 
     def _update_rows(self, keys: Iterable[BatchKey]) -> None:
         """Mark stale the rows whose inputs changed; repaint those on screen whose cells did."""
@@ -309,7 +315,7 @@ class BatchTable(DataTable):
             tracked = board.get(key)
             if row is None or tracked is None:
                 continue
-            inputs = _row_inputs(tracked, self._now, key in self._marks)
+            inputs = _row_inputs(tracked, self._now, key in self._marks, self.rules)
             if inputs == row.inputs:
                 continue
             row.inputs = inputs

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from tui.monitor import CancelState, TrackedBatch
+from tui.monitor.signals import SignalKind, SignalRules, bad_outcome, signals_of
 from tui.text.describe import status_glyph
 from tui.text.humanize import ago, count, duration, minutes_at_least, short_duration
 from tui.text.safe import safe_text, shorten_middle
@@ -133,6 +134,17 @@ def time_left_cell(time_left: float | None) -> Text:
     return Text(f"≤{short_duration(max(time_left, 60))}", justify="right")
 
 
+def eta_text(eta: float | None) -> str:
+    """``~35m``, ``~4h50m``, ``~11h`` (six cells at most): a rate smoothed over minutes is an
+    estimate, and says so."""
+    if eta is None:
+        return "—"
+    if eta < 1:
+        return "<1s"
+    text = duration(eta)
+    return f"~{text}" if len(text) <= 5 else f"~{short_duration(eta)}"
+
+
 def _age(created_at: float | None, now: float) -> str:
     """AGE at minute resolution (``<1m``, ``12m``, ``3h05m``): a cell that counted seconds
     would be repainted at every poll."""
@@ -145,19 +157,47 @@ def _number(value: int | None, style: str = "") -> Text:
     return Text(count(value), style=style if value else "", justify="right")
 
 
+SIGNAL_STYLES = {SignalKind.FAILING: "bold red"}
+"""A signal's look in the STATUS cell (the rest: bold yellow). Always led by "!"."""
+WIDE_SIGNAL = 22
+"""STATUS cells at least this wide say the state and "left" too (``! STUCK finalizing 40m``)."""
+
+
 def row_cells(
-    tracked: TrackedBatch, now: float, id_width: int, columns: tuple[Column, ...], marked: bool = False
+    tracked: TrackedBatch,
+    now: float,
+    id_width: int,
+    columns: tuple[Column, ...],
+    marked: bool = False,
+    rules: SignalRules | None = None,
+    status_width: int = 13,
 ) -> tuple[Text, ...]:
     """The cells of one row, in the order of ``columns``."""
     batch = tracked.batch
     counts = batch.request_counts
     outcome = batch.outcome
+    rules = rules or SignalRules()
+    signals = () if batch.finished else signals_of(tracked, now, rules)
     if tracked.gone:
         status = Text("? gone", style="dim italic")
     elif tracked.cancel_state is CancelState.SENDING:
         status = Text(f"□ {CancelState.SENDING.words}", style="italic")
     elif tracked.cancel_state is CancelState.FAILED and not batch.finished:
         status = Text("! cancel failed", style=hue("bold yellow"))
+    elif signals:
+        # What needs a person replaces the status (which the detail screen still shows).
+        signal = signals[0]
+        status = Text(
+            f"! {signal.text(now, short=status_width < WIDE_SIGNAL)}",
+            style=hue(SIGNAL_STYLES.get(signal.kind, "bold yellow")),
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+    elif outcome == "completed" and bad_outcome(batch, rules):
+        # Completed, but nothing succeeded or too much failed: never a green success.
+        status = Text(
+            f"! {safe_text(batch.status_shown, 40)}", style=hue("bold red"), no_wrap=True, overflow="ellipsis"
+        )
     else:
         # As sent: a provider's own state (JOB_STATE_PAUSED) keeps its case.
         status = Text(
@@ -166,7 +206,7 @@ def row_cells(
             no_wrap=True,
             overflow="ellipsis",
         )
-    stalled = tracked.stalled(now)
+    stalled = any(signal.kind is SignalKind.STALLED for signal in signals)
     eta = tracked.eta_seconds()
     rate = tracked.rate_per_minute()
     at_end = batch.counts_at_end
@@ -186,7 +226,7 @@ def row_cells(
         "eta": time_left_cell(tracked.time_left(now))
         if at_end
         else Text(
-            "stall" if stalled else ("—" if eta is None else "<1s" if eta < 1 else duration(eta)),
+            "stall" if stalled else eta_text(eta),
             style=hue("bold yellow") if stalled else "",
             justify="right",
         ),

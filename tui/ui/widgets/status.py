@@ -38,8 +38,23 @@ class HeaderBar(QuietStatic):
     HeaderBar { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def show(self, profile: str, host: str, *, read_only: bool, paused: bool, tls_unverified: bool = False) -> None:
+    def show(
+        self,
+        profile: str,
+        host: str,
+        *,
+        read_only: bool,
+        paused: bool,
+        tls_unverified: bool = False,
+        attention: int | None = None,
+    ) -> None:
         text = Text.assemble(("batchtop", "bold"), " · ", safe_text(profile, 40), " · ", safe_text(host, 60))
+        if attention:
+            # A word and a count, not a colour alone; "!" opens the list.
+            text.append("  ")
+            text.append(
+                f" {attention:,} need{'s' if attention == 1 else ''} attention ", style=hue("bold reverse yellow")
+            )
         if tls_unverified:
             text.append("  ")
             text.append(" TLS NOT VERIFIED ", style="bold reverse")
