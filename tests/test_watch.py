@@ -406,3 +406,29 @@ def test_ctrl_c_is_exit_130_quietly(sim: SimServer) -> None:
     assert err == ""
     done = json.loads(rest.splitlines()[-1])
     assert done["event"] == "done" and done["exit"] == 130 and done["summary"]["live"] == 1
+
+
+def test_alerts_sends_the_events_to_the_profiles_command(capsys, sim: SimServer, tmp_path, monkeypatch) -> None:
+    batch_id = fast(sim)
+    seen = tmp_path / "events.txt"
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[profiles.p]
+base_url = "{sim.base_url}"
+providers = ["openai"]
+interval = {INTERVAL}
+
+[profiles.p.alerts]
+on_event = ["{sys.executable}", "-c", "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '|' + sys.argv[3] + chr(10))", "{seen}", "{{event}}", "{{id}}"]
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("BATCHTOP_CONFIG", str(config))
+    quiet = cli(capsys, "watch", batch_id, "--profile", "p")
+    assert quiet.code == 0, quiet.err
+    assert not seen.exists()  # without --alerts, the sinks are left alone
+    other = fast(sim)
+    result = cli(capsys, "watch", other, "--profile", "p", "--alerts")
+    assert result.code == 0, result.err
+    assert seen.read_text(encoding="utf-8").splitlines() == [f"finished|{other}"]

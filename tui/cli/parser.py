@@ -226,6 +226,11 @@ def _add_watch(commands: Commands) -> None:
         action="store_true",
         help="exit 3 also for a batch that completed with failures above the profile's threshold",
     )
+    watch_cmd.add_argument(
+        "--alerts",
+        action="store_true",
+        help="send the events to the profile's [alerts] too: command, webhook (bell and desktop on a terminal only)",
+    )
 
 
 def _add_profiles(commands: Commands) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TextIO
 
+from tui.alerts import AlertSinks
 from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 from tui.api.client import retrieve_each
 from tui.api.providers import traits
@@ -122,6 +123,8 @@ class WatchOptions:
     give_up_after: float = DEFAULT_GIVE_UP
     json: bool = False
     fail_on_errors: bool = False
+    alerts: bool = False
+    """Send the events to the profile's [alerts] sinks too (command, webhook, bell, desktop)."""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> WatchOptions:
@@ -132,6 +135,7 @@ class WatchOptions:
             give_up_after=args.give_up_after,
             json=bool(args.json),
             fail_on_errors=bool(args.fail_on_errors),
+            alerts=bool(getattr(args, "alerts", False)),
         )
         if options.all_live and options.batch_ids:
             raise ConfigError("watch: give batch ids or --all-live, not both")
@@ -408,6 +412,17 @@ class Watcher:
             self.output = TerminalOutput(stream, terminal_size or _terminal_size)
         else:
             self.output = PlainOutput(stream)
+        self.sinks: AlertSinks | None = None
+        if options.alerts:
+            # Bell and desktop notifications only on a terminal showing lines, never into --json.
+            def write(text: str) -> None:
+                stream.write(text)
+                stream.flush()
+
+            terminal_ok = on_terminal and not options.json
+            self.sinks = AlertSinks(
+                session.profile.alerts, write_terminal=write if terminal_ok else None, clock=monotonic
+            )
 
     # -- running ------------------------------------------------------------------------
 
@@ -429,14 +444,23 @@ class Watcher:
                     shown = ", ".join(safe_text(p, 40) for p in self.providers)
                     return self._finish(WatchExit.OK, closing=f"no live batches on {shown}: nothing to watch")
                 self.output.start(self.clock(), self._heading())
-                self._report(self._events(BoardChange()))  # signals already up
+                await self._alert(self._report(self._events(BoardChange())))  # signals already up
                 while not self._all_finished():
                     if not await self._wait_for_next_poll():
                         return self._finish(WatchExit.TIMEOUT)
                     await self._poll(client)
             except _Stop as stop:
                 return self._finish(stop.code, problem=stop.message)
+            finally:
+                if self.sinks is not None:
+                    for problem in await self.sinks.close():
+                        err(f"alert not sent: {problem}")
         return self._finish(self._verdict())
+
+    async def _alert(self, events: Sequence[BatchEvent]) -> None:
+        if self.sinks is not None:
+            for problem in await self.sinks.deliver(list(events)):
+                err(f"alert not sent: {problem}")
 
     def interrupted(self) -> int:
         if self.finished_with is None:
@@ -595,7 +619,7 @@ class Watcher:
         for key in gone:
             if self.board.mark_gone(key):
                 change.changed.append(key)
-        self._report(self._events(change))
+        await self._alert(self._report(self._events(change)))
 
     def _round(self, *, answered: bool, errors: Sequence[GatewayError]) -> None:
         """Book one round of requests: a rejected key ends the watch; a round without a single
@@ -656,11 +680,12 @@ class Watcher:
             finished=batch.finished or tracked.gone,
         )
 
-    def _report(self, events: Sequence[BatchEvent]) -> None:
+    def _report(self, events: Sequence[BatchEvent]) -> Sequence[BatchEvent]:
         now = self.clock()
         rows = [self._row(key, now) for key in self.watched]
         self.output.update(now, rows, self.rows, events)
         self.rows = {key: row for key, row in zip(self.watched, rows)}
+        return events
 
     # -- how it ended ------------------------------------------------------------------------
 
