@@ -123,6 +123,13 @@ class RequestCounts(_Lenient):
         self._at_end = live and not provider.counts_while_running
         return self
 
+    def _flag(self, name: str) -> bool:
+        # Private attributes live in __pydantic_private__; reading them as self._x goes
+        # through pydantic's __getattr__, ~1 µs each, and these are read for every live
+        # batch at every poll (signals, attention): read the dict directly.
+        private = self.__pydantic_private__
+        return bool(private.get(name, False)) if private else False
+
     @property
     def known(self) -> bool:
         """False when the gateway carries no counts (Bedrock and Gemini list items: all zero)."""
@@ -141,7 +148,7 @@ class RequestCounts(_Lenient):
     def at_end(self) -> bool:
         """True while the batch runs on a provider that reports counts only at its end:
         the counts on hand say nothing about progress, rate or stalls."""
-        return self._at_end
+        return self._flag("_at_end")
 
     @property
     def total_known(self) -> bool:
@@ -154,7 +161,7 @@ class RequestCounts(_Lenient):
             return None
         if self.succeeded_sent is not None:
             return self.succeeded_sent
-        if self._completed_counts_failures:
+        if self._flag("_completed_counts_failures"):
             # Gemini omits succeeded when it is 0: completed 50, failed 50 means none succeeded.
             return max((self.completed or 0) - (self.failed or 0), 0)
         # OpenAI-backed batches have no 'succeeded': their 'completed' counts the successes.
@@ -178,7 +185,9 @@ class RequestCounts(_Lenient):
         if not self.known:
             return None
         processed = (
-            (self.completed or 0) if self._completed_counts_failures else ((self.completed or 0) + (self.failed or 0))
+            (self.completed or 0)
+            if self._flag("_completed_counts_failures")
+            else ((self.completed or 0) + (self.failed or 0))
         )
         return processed + (self.canceled or 0) + (self.expired or 0)
 
@@ -187,7 +196,7 @@ class RequestCounts(_Lenient):
         """Requests still to run; None when the counts (or the total) are unknown."""
         if not self.known:
             return None
-        if self._closed:
+        if self._flag("_closed"):
             return 0
         if self.pending_sent is not None:
             return self.pending_sent
@@ -200,7 +209,7 @@ class RequestCounts(_Lenient):
     def progress(self) -> float | None:
         """Fraction of requests that will not run any more, 0..1, or None when unknown
         (including while a counts-at-end provider's batch runs: its 0 % means nothing)."""
-        if not self.total_known or self._at_end:
+        if not self.total_known or self._flag("_at_end"):
             return None
         return min((self.done or 0) / (self.total or 1), 1.0)
 

@@ -115,27 +115,40 @@ class EventBook:
         self.rules = rules
         self._raised: dict[BatchKey, set[SignalKind]] = {}
 
-    def check(self, board: Board, now: float, finished: Iterable[BatchKey] = ()) -> list[BatchEvent]:
+    def check(
+        self,
+        board: Board,
+        now: float,
+        finished: Iterable[BatchKey] = (),
+        keys: Iterable[BatchKey] | None = None,
+    ) -> list[BatchEvent]:
         """Events since the last check: ends of the batches in ``finished`` (from the polls'
-        BoardChange), then signals of live batches that were not up at the last check."""
+        BoardChange), then signals not up at the last check, of the live batches in ``keys``
+        (a poll's keys; None: every live batch, as once a minute, when time alone can raise
+        a stall or a stuck state)."""
         events: list[BatchEvent] = []
         for key in dict.fromkeys(finished):
             tracked = board.get(key)
             if tracked is not None and tracked.batch.finished:
                 self._raised.pop(key, None)
                 events.append(end_event(tracked, now, self.rules))
-        live: set[BatchKey] = set()
-        for tracked in board.all_live():
+        if keys is None:
+            candidates = board.all_live()
+            live = {t.key for t in candidates}
+            for key in [k for k in self._raised if k not in live]:
+                del self._raised[key]
+        else:
+            candidates = [t for k in dict.fromkeys(keys) if (t := board.get(k)) is not None]
+        for tracked in candidates:
             key = tracked.key
-            live.add(key)
+            if tracked.batch.finished:
+                self._raised.pop(key, None)
+                continue
             signals = signals_of(tracked, now, self.rules)
-            kinds = {s.kind for s in signals}
             before = self._raised.get(key, set())
             events.extend(signal_event(tracked, s, now) for s in signals if s.kind not in before)
-            if kinds:
-                self._raised[key] = kinds  # a condition that cleared is re-armed
+            if signals:
+                self._raised[key] = {s.kind for s in signals}  # a condition that cleared is re-armed
             else:
                 self._raised.pop(key, None)
-        for key in [k for k in self._raised if k not in live]:
-            del self._raised[key]
         return events

@@ -27,7 +27,7 @@ from tui.config import ConfigError, config_path, load_config
 from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
 from tui.monitor.events import BatchEvent, EventBook
 from tui.monitor.runner import PollRunner
-from tui.monitor.signals import SignalRules, attention_keys, rules_for
+from tui.monitor.signals import SignalRules, attention_keys, needs_attention, rules_for
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
 from tui.text.safe import safe_text
 from tui.ui import partial_update
@@ -84,7 +84,9 @@ class BatchtopApp(App[int]):
         self.board = Board(self.clock)
         self.view = BoardView()
         self._rules: tuple[object, SignalRules] | None = None
-        self._attention: tuple[tuple, list[BatchKey]] | None = None
+        self._attention: dict[BatchKey, None] = {}
+        self._attention_state: tuple = ()
+        self._events_minute = -1
         self.events = EventBook(self.rules)
         """Announces each batch's end and each signal once (notifications and alert sinks)."""
         self._sinks: AlertSinks | None = None
@@ -160,7 +162,14 @@ class BatchtopApp(App[int]):
         if report.ok:
             self._publish_change(report.change)
             self.events.rules = self.rules
-            self.announce(self.events.check(self.board, self.clock(), report.change.finished))
+            now = self.clock()
+            # The poll's batches at every poll; every live batch once a minute (time alone
+            # can make a batch stalled or stuck), not all of them at every poll.
+            minute = int(now // 60)
+            sweep = minute != self._events_minute
+            self._events_minute = minute
+            keys = None if sweep else report.change.seen
+            self.announce(self.events.check(self.board, now, report.change.finished, keys))
         self._health_changed()
 
     # -- signals and alerts -------------------------------------------------------------
@@ -174,13 +183,26 @@ class BatchtopApp(App[int]):
         return self._rules[1]
 
     def attention(self) -> list[BatchKey]:
-        """The batches that need a person (tui.monitor.signals.attention_keys), kept until
-        the board changes or the minute turns: signals move at minute resolution."""
+        """The batches that need a person (tui.monitor.signals.needs_attention): every live
+        and recently ended batch once a minute (signals move at minute resolution), and in
+        between only those a poll brought (see :meth:`_recheck_attention`)."""
         now = self.clock()
-        state = (id(self.board), self.board.revision, int(now // 60), id(self.rules))
-        if self._attention is None or self._attention[0] != state:
-            self._attention = (state, attention_keys(self.board, now, self.rules))
-        return self._attention[1]
+        state = (id(self.board), int(now // 60), id(self.rules))
+        if state != self._attention_state:
+            self._attention_state = state
+            self._attention = dict.fromkeys(attention_keys(self.board, now, self.rules))
+        return list(self._attention)
+
+    def _recheck_attention(self, keys: Iterable[BatchKey]) -> None:
+        if not self._attention_state:
+            return  # not computed yet: the first call does every batch
+        now, rules = self.clock(), self.rules
+        for key in keys:
+            tracked = self.board.get(key)
+            if tracked is not None and needs_attention(tracked, now, rules):
+                self._attention[key] = None
+            else:
+                self._attention.pop(key, None)
 
     def announce(self, events: list[BatchEvent]) -> None:
         """An in-app notification per event (the text is terminal-safe already), then the
@@ -241,6 +263,7 @@ class BatchtopApp(App[int]):
 
     def _publish_change(self, change: BoardChange) -> None:
         started = time.monotonic()
+        self._recheck_attention(change.seen)
         self.board_updated.publish(change)
         self._last_redraw = time.monotonic()
         # A redraw of 10,000 rows while a walk adds pages takes a while (and its repaint
