@@ -333,3 +333,15 @@ def test_event_text_is_terminal_safe() -> None:
     change = board.apply([batch(evil, status="failed", completed=1, metadata={"name": evil})])
     (event,) = book.check(board, clock.now, change.finished)
     assert not any(ch in event.message for ch in "\x1b\x07\x9b")
+
+
+def test_between_sweeps_only_the_polls_batches_are_checked() -> None:
+    clock = Clock()
+    board = Board(clock)
+    book = EventBook(RULES)
+    board.apply([batch("a", completed=100), batch("b", completed=100)])
+    for _ in range(10):
+        polled(board, clock, batch("a", completed=100), batch("b", completed=100))
+    assert [e.batch_id for e in book.check(board, clock.now, keys=[("openai", "a")])] == ["a"]
+    assert [e.batch_id for e in book.check(board, clock.now)] == ["b"]  # the sweep finds the other
+    assert book.check(board, clock.now) == []
