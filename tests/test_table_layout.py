@@ -60,3 +60,18 @@ def test_neighbouring_segments_of_one_look_are_joined() -> None:
 def test_a_strip_of_different_looks_is_left_alone() -> None:
     strip = Strip([Segment("a", Style(bold=True)), Segment("b", Style(italic=True))])
     assert join_same_looks(strip) is strip
+
+
+def test_trend_cell_scales_to_its_peak_and_waits_for_two_rates() -> None:
+    from tui.ui.widgets.cells import trend_cell
+
+    assert trend_cell([]).plain == "" and trend_cell([5.0]).plain == ""
+    assert trend_cell([0.0, 0.0]).plain == "▁▁"
+    assert trend_cell([10.0, 5.0, 0.0, 10.0]).plain == "█▅▁█"
+
+
+def test_trend_column_only_where_everything_else_fits() -> None:
+    from tui.ui.widgets.cells import plan_columns
+
+    assert "trend" not in {c.key for c in plan_columns(120).columns}
+    assert "trend" in {c.key for c in plan_columns(160).columns}

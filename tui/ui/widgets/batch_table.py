@@ -30,7 +30,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from tui.monitor import BatchKey, Board, TrackedBatch
 from tui.monitor.signals import SignalRules, signals_of
 from tui.text.humanize import ago, duration
-from tui.ui.widgets.cells import Column, ColumnPlan, plan_columns, row_cells
+from tui.ui.widgets.cells import Column, ColumnPlan, plan_columns, row_cells, trend_cell, trend_of
 
 
 def _on_the_minute(now: float) -> float:
@@ -59,6 +59,7 @@ def _row_inputs(tracked: TrackedBatch, now: float, marked: bool, rules: SignalRu
         None if rate is None else round(rate),
         None if eta is None else duration(eta),
         tuple(signal.text(now) for signal in signals_of(tracked, now, rules)),
+        trend_cell(trend_of(tracked)).plain,
     )
 
 

@@ -55,12 +55,13 @@ COLUMNS = (
     Column("rate", "RATE/m", 7, False, right=True),
     Column("eta", "ETA", 6, True, right=True),
     Column("age", "AGE", 6, False, right=True),
+    Column("trend", "TREND", 8, False),
 )
 
 
-OPTIONAL = ("succeeded", "canceled", "name", "rate", "age")
+OPTIONAL = ("succeeded", "canceled", "name", "rate", "age", "trend")
 """The columns shown when there is room, most wanted first: the counts the product is about,
-then the batch's name, its rate and its age."""
+then the batch's name, its rate, its age and its throughput over the last polls."""
 MIN_ID = 24
 """Ids keep at least this many characters before an optional column is added or widened."""
 MAX_ID = 40
@@ -109,6 +110,28 @@ def plan_columns(width: int) -> ColumnPlan:
         widths[column.key] = column.width + extra
     widths["id"] = min(max(width - used, 10), MAX_ID)
     return ColumnPlan(columns, widths)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+TREND_POLLS = 8
+
+
+def trend_cell(rates: list[float]) -> Text:
+    """Requests finished per poll over the last polls, as eight-level blocks (``▃▅▆▆▇█▇▆``),
+    scaled to their own peak; empty until two polls, for finished and counts-at-end batches."""
+    if len(rates) < 2:
+        return Text("")
+    peak = max(rates)
+    if peak <= 0:
+        return Text(SPARKS[0] * len(rates), style="dim")
+    return Text("".join(SPARKS[min(int(r / peak * (len(SPARKS) - 1) + 0.5), len(SPARKS) - 1)] for r in rates))
+
+
+def trend_of(tracked: TrackedBatch) -> list[float]:
+    batch = tracked.batch
+    if batch.finished or batch.counts_at_end:
+        return []
+    return tracked.history.done_rates_per_minute(TREND_POLLS)
 
 
 def progress_bar(fraction: float | None, width: int) -> Text:
@@ -231,6 +254,7 @@ def row_cells(
             justify="right",
         ),
         "age": Text(_age(batch.created_at, now), justify="right"),
+        "trend": trend_cell(trend_of(tracked)) if any(c.key == "trend" for c in columns) else Text(""),
     }
     # cell_padding is 0: each cell brings its own one-space gap on the side it is aligned to.
     return tuple(values[c.key] if c.key == "mark" else _gap(values[c.key], c.right) for c in columns)
