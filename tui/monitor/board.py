@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from tui.api import Batch
 from tui.monitor.history import ProgressHistory
+from tui.monitor.signals import SignalRules, stalled
 from tui.monitor.totals import Totals
 from tui.text.cancel_words import CANCEL_STATE_WORDS
 
@@ -195,8 +196,6 @@ class TrackedBatch:
 
     def stalled(self, now: float, stall_after: float = STALL_AFTER) -> bool:
         """No progress for ``stall_after`` seconds (see :func:`tui.monitor.signals.stalled`)."""
-        from tui.monitor.signals import SignalRules, stalled
-
         return stalled(self, now, SignalRules(stall_after=stall_after)) is not None
 
 

@@ -1,4 +1,6 @@
-"""Progress samples of one batch over the polls, and what follows from them: rates and stalls."""
+"""Progress samples of one batch over the polls, and what follows from them: rates and the
+throughput sparkline (stalls are judged from ``TrackedBatch.progress_at``, which outlives
+the bounded samples)."""
 
 from __future__ import annotations
 
@@ -87,16 +89,6 @@ class ProgressHistory:
     def done_rate_per_second(self, window: float = RATE_WINDOW) -> float | None:
         rates = self.rates_per_second(window)
         return None if rates is None else max(rates.done, 0.0)
-
-    def last_progress_at(self) -> float | None:
-        """When the done count last went up (or the first sample, if it never did)."""
-        known = self._known()
-        if not known:
-            return None
-        for older, newer in zip(reversed(known[:-1]), reversed(known)):
-            if newer.counts.done > older.counts.done:
-                return newer.at
-        return known[0].at
 
     def done_rates_per_minute(self, buckets: int = 30) -> list[float]:
         """Per-poll throughput (requests/minute), newest last, for a sparkline."""
