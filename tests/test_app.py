@@ -243,8 +243,9 @@ async def test_stale_data_is_kept_then_recovers_without_a_keypress(sim: SimServe
         await wait_for_polls(pilot, app, 4)
         rows = table_of(app).row_count
         sim.go_down()
-        # 10 s, as for the recovery below: with the default 5 s this wait failed in 2 of 6 parallel
-        # runs of the whole suite on a loaded 2-core machine (never alone, nor beside 3 CPU burners).
+        # 10 s, as for the recovery below: this test failed in 2 of 6 parallel runs of the whole
+        # suite on a loaded 2-core machine (the failing line was not captured; never alone, nor
+        # beside 3 CPU burners), and this was the one wait left at the default 5 s.
         await wait_until(pilot, lambda: all(h.state is ProviderState.STALE for h in app.runner.health.values()), 10)
         assert table_of(app).row_count == rows
         status = line(app, "#providers")
