@@ -24,7 +24,6 @@ import datetime as dt
 import getpass
 import json
 import os
-import re
 import socket
 import threading
 import time
@@ -38,6 +37,7 @@ from urllib.parse import urlsplit
 from tui.cancel.outcome import OUTCOMES
 from tui.config.atomic import fsync_directory, make_private_dirs
 from tui.config.paths import state_dir
+from tui.text.humanize import parse_duration
 
 try:  # POSIX: serialise writers across processes (the TUI and a CLI run side by side)
     import fcntl
@@ -357,19 +357,17 @@ def _open_for_append(path: Path) -> tuple[int, bool]:
     return fd, True
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def parse_since(text: str, *, now: float | None = None) -> float:
     """``90s``/``30m``/``2h``/``1d``/``1w`` ago, or an ISO date/time (UTC unless it says otherwise).
 
     Returns unix seconds. Raises ``ValueError`` with a message fit for a person.
     """
-    match = _DURATION.match(text)
-    if match:
-        amount, unit = float(match.group(1)), match.group(2).lower()
-        return (time.time() if now is None else now) - amount * _UNIT_SECONDS[unit]
+    try:
+        ago = parse_duration(text, bare_seconds=False)
+    except ValueError:
+        pass
+    else:
+        return (time.time() if now is None else now) - ago
     try:
         return _parse_instant(text).timestamp()
     except (ValueError, OverflowError):

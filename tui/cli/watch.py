@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import shutil
 import sys
 import time
@@ -41,6 +40,7 @@ from tui.monitor.signals import BAD_ENDS, SignalRules, bad_outcome, rules_for, s
 from tui.session import Session
 from tui.text.describe import progress_text, status_text
 from tui.text.humanize import duration
+from tui.text.humanize import parse_duration as parse_text_duration
 from tui.text.safe import safe_text, shorten_middle
 
 
@@ -86,23 +86,15 @@ DEFAULT_GIVE_UP = 300.0
 
 # -- durations ------------------------------------------------------------------------
 
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
 
 def parse_duration(text: str) -> float:
     """Seconds from ``90s``, ``10m``, ``6h``, ``1d`` or plain seconds (``45``, ``2.5``)."""
-    raw = text.strip().lower()
-    unit = 1.0
-    if raw and raw[-1] in _UNITS:
-        unit = _UNITS[raw[-1]]
-        raw = raw[:-1].strip()
     try:
-        value = float(raw)
+        return parse_text_duration(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (try 90s, 10m, 6h or plain seconds)") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (must be 0 or more, and finite)")
-    return value * unit
+        raise argparse.ArgumentTypeError(
+            f"not a duration: {text!r} (try 90s, 10m, 6h or plain seconds, 0 or more)"
+        ) from None
 
 
 def positive_duration(text: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 
 def duration(seconds: float | None) -> str:
@@ -68,3 +69,25 @@ def count(value: int | None) -> str:
 
 def percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction * 100:.0f}%"
+
+
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
+
+
+def parse_duration(text: str, *, bare_seconds: bool = True) -> float:
+    """Seconds from ``90s``, ``10m``, ``6h``, ``1d``, ``1w`` (and plain seconds such as ``45``
+    unless ``bare_seconds`` is False). Raises ValueError for anything else, negative or not finite."""
+    raw = text.strip().lower()
+    unit = None
+    if raw and raw[-1] in _DURATION_UNITS:
+        unit = _DURATION_UNITS[raw[-1]]
+        raw = raw[:-1].strip()
+    if unit is None and not bare_seconds:
+        raise ValueError(f"not a duration: {text!r}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"not a duration: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {text!r} (must be 0 or more, and finite)")
+    return value * (unit or 1.0)
