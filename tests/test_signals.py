@@ -345,3 +345,10 @@ def test_between_sweeps_only_the_polls_batches_are_checked() -> None:
     assert [e.batch_id for e in book.check(board, clock.now, keys=[("openai", "a")])] == ["a"]
     assert [e.batch_id for e in book.check(board, clock.now)] == ["b"]  # the sweep finds the other
     assert book.check(board, clock.now) == []
+
+
+def test_every_event_name_is_one_a_profile_can_choose() -> None:
+    from tui.config.watching import EVENT_NAMES
+    from tui.monitor.events import END_EVENTS
+
+    assert {k.value for k in SignalKind} | set(END_EVENTS.values()) == set(EVENT_NAMES)

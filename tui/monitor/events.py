@@ -16,12 +16,6 @@ from tui.text.safe import safe_text
 
 END_EVENTS = {"completed": "finished", "failed": "failed", "expired": "expired", "cancelled": "cancelled"}
 """A finished batch's outcome → its event (any other end, such as Gemini's deleted: finished)."""
-SIGNAL_EVENTS = {
-    SignalKind.STALLED: "stalled",
-    SignalKind.STUCK: "stuck",
-    SignalKind.FAILING: "failing",
-    SignalKind.AT_RISK: "at_risk",
-}
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ def signal_event(tracked: TrackedBatch, signal: Signal, now: float) -> BatchEven
     batch = tracked.batch
     text = signal.text(now)
     return BatchEvent(
-        event=SIGNAL_EVENTS[signal.kind],
+        event=signal.kind.value,  # the event names are the kinds' values
         provider=batch.provider,
         batch_id=batch.id,
         at=now,
