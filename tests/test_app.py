@@ -135,6 +135,51 @@ async def test_cancel_needs_y_and_sends_exactly_one_request(sim: SimServer) -> N
         assert isinstance(app.screen, BoardScreen)
 
 
+async def test_cancel_is_on_the_wire_before_the_dialog_closes(sim: SimServer) -> None:
+    """Closing the dialog redraws the board and its footer (tens of ms at 120x40): the
+    request must not wait behind that redraw (issue 10 f: key to gateway <= 50 ms)."""
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        client = app.client
+        real_cancel = client.cancel
+        screens: list[tuple[str, str]] = []
+
+        async def cancel(provider, batch_id, **kwargs):
+            screens.append(("asked", type(app.screen).__name__))
+            on_sent = kwargs.get("on_sent")
+
+            def written() -> None:
+                screens.append(("written", type(app.screen).__name__))
+                if on_sent is not None:
+                    on_sent()
+
+            kwargs["on_sent"] = written
+            return await real_cancel(provider, batch_id, **kwargs)
+
+        client.cancel = cancel
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
+        assert screens == [("asked", "ConfirmCancelScreen"), ("written", "ConfirmCancelScreen")]
+        assert sim.world.cancel_count(*key) == 1
+        assert isinstance(app.screen, BoardScreen)
+
+
+async def test_dialog_closes_once_the_request_is_out_not_when_answered(sim: SimServer) -> None:
+    sim.faults.add(FaultRule("latency", delay=1.0, method="POST"))
+    app = make_app(sim)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 4)
+        key = first_live_key(app)
+        await select(pilot, app, key)
+        await pilot.press("c", "y")
+        await wait_until(pilot, lambda: isinstance(app.screen, BoardScreen), timeout=0.9)
+        assert app.board.get(key).cancel_state is CancelState.SENDING
+        await wait_until(pilot, lambda: app.board.get(key).cancel_state is CancelState.ACCEPTED)
+
+
 @pytest.mark.parametrize("keys", [["enter"], ["escape"], ["n"], ["tab", "shift+tab", "enter"]])
 async def test_enter_escape_and_n_keep_the_batch_running(sim: SimServer, keys: list[str]) -> None:
     app = make_app(sim)

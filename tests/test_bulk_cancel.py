@@ -512,7 +512,7 @@ async def test_engine_dedups_bounds_concurrency_and_records_before_reporting(tmp
     events: list[tuple[str, str]] = []
 
     class Client:
-        async def cancel(self, provider: str, batch_id: str) -> Batch:
+        async def cancel(self, provider: str, batch_id: str, *, on_sent=None) -> Batch:
             nonlocal in_flight, peak
             sent.append(batch_id)
             in_flight += 1

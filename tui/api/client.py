@@ -245,22 +245,37 @@ class BifrostClient:
         body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})
         return _parse_batch(body, provider, self._parsed.read)
 
-    async def cancel(self, provider: str, batch_id: str) -> Batch:
-        """Ask the gateway to cancel; returns the batch as the gateway reports it after."""
-        body = await self._request("POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider})
+    async def cancel(self, provider: str, batch_id: str, *, on_sent: Callable[[], None] | None = None) -> Batch:
+        """Ask the gateway to cancel; returns the batch as the gateway reports it after.
+
+        ``on_sent`` is called once the whole request has been written to the connection,
+        before the answer: the TUI redraws only after that, so a cancel leaves at once.
+        """
+        body = await self._request(
+            "POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider}, on_sent=on_sent
+        )
         return _parse_batch(body, provider, self._parsed.read)
 
     # -- transport -------------------------------------------------------------------
 
-    async def _request(self, method: str, path: str, provider: str, params: dict[str, Any]) -> Any:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        provider: str,
+        params: dict[str, Any],
+        *,
+        on_sent: Callable[[], None] | None = None,
+    ) -> Any:
         """One call: returns the decoded JSON body of a 2xx answer or raises GatewayError."""
         where = f"{method} {path}"
+        extensions = {"trace": _sent_tracer(on_sent)} if on_sent is not None else None
         try:
             # The read timeout covers one read; a body trickling in byte by byte needs a
             # deadline for the whole exchange as well (after the connect timeout, so that a
             # host that never accepts is named a connect timeout).
             async with asyncio.timeout(self._connect_timeout + self._timeout * 3):
-                async with self._http.stream(method, path, params=params) as response:
+                async with self._http.stream(method, path, params=params, extensions=extensions) as response:
                     raw = await self._read_capped(response.aiter_bytes(), response, provider)
         except (TimeoutError, httpx.HTTPError) as exc:
             raise self._transport_error(exc, where, provider) from None
@@ -343,6 +358,16 @@ def _oversized(size: int, cap: int, provider: str) -> GatewayResponseError:
         provider=provider,
         short="response too large",
     )
+
+
+def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, dict[str, Any]], Any]:
+    """An httpcore trace hook that calls ``on_sent`` once the request body is written."""
+
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            on_sent()
+
+    return trace
 
 
 def _reason(exc: BaseException) -> str:

@@ -106,11 +106,13 @@ async def cancel_batches(
     context: AuditContext,
     concurrency: int = CANCEL_CONCURRENCY,
     on_outcome: Callable[[CancelOutcome], None] | None = None,
+    on_sent: Callable[[], None] | None = None,
 ) -> CancelReport:
     """Send one cancel per batch (deduplicated), at most ``concurrency`` at a time.
 
     ``on_outcome`` is called for each batch after its audit line is on disk. If the audit
     log cannot be written, nothing more is sent: cancels without a record are not allowed.
+    ``on_sent`` is called when the first request has been written to the gateway.
     """
     report = CancelReport()
     limit = asyncio.Semaphore(concurrency)
@@ -143,7 +145,7 @@ async def cancel_batches(
                 outcome = CancelOutcome(batch, Outcome.FAILED, message=f"not sent: {report.audit_error}", sent=False)
             else:
                 try:
-                    answer = await client.cancel(batch.provider, batch.id)
+                    answer = await client.cancel(batch.provider, batch.id, on_sent=on_sent)
                 except GatewayError as exc:
                     outcome = CancelOutcome(batch, classify(exc), message=exc.message, sent=exc.sent)
                 except asyncio.CancelledError:
@@ -161,7 +163,10 @@ async def cancel_batches(
             if on_outcome is not None:
                 on_outcome(outcome)
 
-    await asyncio.gather(*(one(b) for b in unique))
+    if len(unique) == 1:
+        await one(unique[0])  # no task to schedule: the request leaves in this turn of the loop
+    else:
+        await asyncio.gather(*(one(b) for b in unique))
     order = {b.key: i for i, b in enumerate(unique)}
     report.outcomes.sort(key=lambda o: order[o.key])
     return report

@@ -10,6 +10,7 @@ handlers hand them straight back here, so the board is only ever changed on the 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -73,7 +74,9 @@ class CancelFlow:
                 self.start(live)
 
         if plan.confirmation is Confirmation.YES_NO:
-            app.push_screen(ConfirmCancelScreen(live[0]), answered)
+            # The dialog sends the cancel itself and closes once it is on the wire, so no
+            # redraw of the board comes between the key and the request.
+            app.push_screen(ConfirmCancelScreen(live[0], send=lambda: self.start(live)))
             return
         if plan.confirmation is Confirmation.TYPE_ID_END:
             prompt = f"Type the last four characters of the id ({safe_text(plan.expected)}) to cancel it."
@@ -89,38 +92,50 @@ class CancelFlow:
             answered,
         )
 
-    def start(self, batches: list[Batch]) -> None:
-        """Send the cancels (confirmed already). Each batch is sent at most once per action."""
+    def start(self, batches: list[Batch]) -> asyncio.Event | None:
+        """Send the cancels (confirmed already). Each batch is sent at most once per action.
+
+        Returns an event set once the first request has been written to the gateway (or
+        the attempt has ended without it), or None when nothing was sent.
+        """
         app = self.app
         # The board may have moved on while the dialog was open: re-check every batch.
         targets = [t.batch for b in batches if self.can_cancel(b.key) and (t := app.board.get(b.key)) is not None]
         if not targets:
             app.notify("Nothing sent: those batches finished meanwhile.", severity="warning")
-            return
+            return None
         for batch in targets:
             app.board.set_cancel_state(batch.key, CancelState.SENDING)
-        app.rows_updated.publish([b.key for b in targets])
+        sent = asyncio.Event()
         progress = CancelProgressScreen(targets) if len(targets) > 1 else None
+        app.run_worker(self._send(targets, progress, sent), group="cancel", exit_on_error=False)
+        app.rows_updated.publish([b.key for b in targets])
         if progress is not None:
             app.push_screen(progress, self._retry)
-        app.run_worker(self._send(targets, progress), group="cancel", exit_on_error=False)
+        return sent
 
     def _retry(self, batches: list[Batch] | None) -> None:
         if batches:
             self.start(batches)
 
-    async def _send(self, targets: list[Batch], progress: CancelProgressScreen | None) -> None:
+    async def _send(self, targets: list[Batch], progress: CancelProgressScreen | None, sent: asyncio.Event) -> None:
         app = self.app
         client = app.client
-        if client is None:
-            return
-        context = AuditContext(app.session.profile_name, app.session.gateway_host)
+        try:
+            if client is None:
+                return
+            context = AuditContext(app.session.profile_name, app.session.gateway_host)
 
-        def answered(outcome: CancelOutcome) -> None:
-            app.post_message(CancelAnswered(outcome, progress))
+            def answered(outcome: CancelOutcome) -> None:
+                sent.set()  # answered without a request written (refused by the audit log, unreachable)
+                app.post_message(CancelAnswered(outcome, progress))
 
-        report = await cancel_batches(client, targets, audit=app.audit, context=context, on_outcome=answered)
-        app.post_message(CancelFinished(report, progress))
+            report = await cancel_batches(
+                client, targets, audit=app.audit, context=context, on_outcome=answered, on_sent=sent.set
+            )
+            app.post_message(CancelFinished(report, progress))
+        finally:
+            sent.set()
 
     def take_answer(self, outcome: CancelOutcome, progress: CancelProgressScreen | None) -> None:
         """One cancel was answered: show it on its row (and on the progress screen)."""
