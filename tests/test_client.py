@@ -298,6 +298,24 @@ async def test_ca_bundle_trusts_the_gateway(tls_sim: SimServer, tls_ca: trustme.
         assert (await client.list_batches("openai")).batches
 
 
+async def test_a_plain_http_gateway_does_not_load_the_ca_store(sim: SimServer, monkeypatch) -> None:
+    """Loading the CA store is ~100 ms of start-up (issue 10 d); over http it is never used."""
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self, *args, **kwargs):
+        loads.append(args or kwargs)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    async with BifrostClient(sim.base_url) as client:
+        assert (await client.list_batches("openai")).batches
+    assert loads == []
+    async with BifrostClient("https://gateway.invalid"):
+        pass
+    assert loads, "an https client loads the CA store (else this test proves nothing)"
+
+
 # -- paging as Bifrost does it (issue 8) --------------------------------------------------
 
 

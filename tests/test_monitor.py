@@ -354,3 +354,41 @@ def test_the_whole_boards_summary_kept_as_it_changes_equals_summing_every_batch(
 
 def vars_of(totals: Totals) -> tuple[float, ...]:
     return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)
+
+
+def test_a_settled_finished_batch_is_not_seen_again_a_live_one_always_is() -> None:
+    """At 10,000 batches of history most of a first page is finished batches whose counts
+    have settled: redrawing or re-checking them at every poll was idle cost (issue 10 b)."""
+    clock = Clock()
+    board = Board(clock)
+    done = openai("done", 1000, status="completed")  # the very object, as the client's parse cache gives it
+    live = openai("live", 10)
+    seen = []
+    for _ in range(6):
+        seen.append(board.apply([done, live]).seen)
+        clock.now += 2
+    assert seen[0] == [("openai", "done"), ("openai", "live")]
+    assert seen[-1] == [("openai", "live")]
+    assert board.get(("openai", "done")).last_seen == clock.now - 2  # still sighted
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        [],
+        [None],
+        [None, GatewayError("x", short="cannot connect")],
+        [http_error(503)],
+        [None, http_error(400, "unsupported_operation")],
+    ],
+)
+def test_a_poll_starting_is_news_exactly_when_it_changes_the_providers_words(history) -> None:
+    health = ProviderHealth("openai", interval=2.0)
+    for outcome in history:
+        if outcome is None:
+            health.succeeded(100.0)
+        else:
+            health.failed(101.0, outcome)
+    idle = health.describe(102.0)
+    health.in_flight = True
+    assert health.poll_start_shows == (health.describe(102.0) != idle)

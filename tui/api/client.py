@@ -152,10 +152,13 @@ class BifrostClient:
                 headers["Authorization"] = f"Bearer {api_key}"
             else:
                 headers[auth_header] = api_key
+        plain_http = httpx.URL(self.base_url).scheme == "http"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
-            verify=_verify_setting(verify),
+            # A plain-http gateway never speaks TLS (redirects are not followed), and
+            # loading the CA store costs ~100 ms of start-up: skip it there.
+            verify=False if plain_http else _verify_setting(verify),
             timeout=httpx.Timeout(timeout, connect=self._connect_timeout),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
             follow_redirects=False,

@@ -221,8 +221,10 @@ class BoardChange:
     finished: list[BatchKey] = field(default_factory=list)
     """Keys that were live on the board and have just finished (for alerts)."""
     seen: list[BatchKey] = field(default_factory=list)
-    """Every key the update carried, changed or not: each got a new progress sample, so its
-    rate and ETA may have moved."""
+    """Every key the update carried that got a new progress sample, changed or not, so its
+    rate and ETA may have moved. A finished batch whose counts have settled is left out:
+    at 10,000 batches of history most of a first page is such batches, and redrawing or
+    re-checking them at every poll is the idle cost issue 10 b counts."""
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed)
@@ -307,9 +309,9 @@ class Board:
         for batch in batches:
             tracked = self._batches.get(batch.key)
             if tracked is not None and tracked.batch is batch and tracked.settled and not tracked.gone:
-                # The very object the board holds, finished and settled: only its sighting is news.
+                # The very object the board holds, finished and settled: only its sighting is
+                # news, and nothing about it can move, so it is not even "seen".
                 tracked.last_seen = now
-                change.seen.append(batch.key)
                 continue
             if tracked is None:
                 tracked = TrackedBatch(batch, first_seen=now, last_seen=now, progress_at=now, status_since=now)

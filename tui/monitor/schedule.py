@@ -94,6 +94,12 @@ class ProviderHealth:
             return "connecting…"
         return self.last_error.short if self.last_error else ""
 
+    @property
+    def poll_start_shows(self) -> bool:
+        """Whether a poll starting changes what :meth:`describe` says: only a stale
+        provider's "retry in 8s" becomes "retrying…". Otherwise there is nothing to redraw."""
+        return self.state is ProviderState.STALE
+
     def describe(self, now: float) -> str:
         """A status line: "stale 40s · 503 from gateway · retry in 8s"."""
         if self.state is ProviderState.CONNECTING and self.last_error is None:

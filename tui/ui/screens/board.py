@@ -105,7 +105,7 @@ class BoardScreen(Screen[None]):
             self.table.refresh_rows(board, change.seen, now, app.view.marks)
             if self._summary_moving:
                 self._show_summary(board.summary(self._keys_shown))
-            self.refresh_status()
+            # (the status line: the poll's health_updated follows at once)
             self._show_empty_state(self._keys_shown)  # "waiting for the gateway" may be over
             return
         keys = self.shown_keys()

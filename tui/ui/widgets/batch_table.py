@@ -165,6 +165,10 @@ def join_same_looks(strip: Strip) -> Strip:
     return Strip(segments, strip.cell_length)
 
 
+CELL_CACHE_SIZE = 4096
+"""Rendered cells kept at most: a 160x48 screen shows ~600, each in a few looks."""
+
+
 def row_key(key: BatchKey) -> str:
     return f"{key[0]}\x00{key[1]}"
 
@@ -177,6 +181,9 @@ class BatchTable(DataTable):
     """
 
     def __init__(self, **kwargs) -> None:
+        # Before DataTable's __init__, which already clears its caches (and so this one).
+        self._cell_lines: dict[tuple, tuple[Text, list[list[Segment]]]] = {}
+        """Rendered body cells and the Text each was rendered from (see _render_cell)."""
         super().__init__(cursor_type="row", zebra_stripes=False, cell_padding=0, **kwargs)
         self._plan: ColumnPlan | None = None
         self._columns: tuple[Column, ...] = ()
@@ -361,6 +368,55 @@ class BatchTable(DataTable):
             region = Region(x, y, width, 1).intersection(Region(0, 0, content.width, content.height))
             if region:
                 self.refresh(region)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable's, with a body cell's lines kept for as long as its text is the same.
+
+        DataTable keys its cell cache by its update counter, which every added row, sort or
+        repaint bumps: each page of a history walk then rendered every visible cell anew
+        (Rich padding and cropping, a fifth of the UI's CPU while 10,000 batches load)
+        although none of them had changed. Here a cell is rendered again only when its
+        Text object (rows rebuild theirs when their inputs change), its place, width or
+        look did. (Overrides a private DataTable method, as ``_update_dimensions`` does:
+        the snapshot tests show it if a Textual release changes it.)"""
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        if not isinstance(cell, LazyCell):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        text = cell.text
+        key = (
+            cell.batch_key,
+            row_index,
+            column_index,
+            base_style,
+            width,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self.show_cursor,
+            self._pseudo_class_state,
+        )
+        kept = self._cell_lines.get(key)
+        if kept is not None and kept[0] is text:
+            return kept[1]
+        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        if len(self._cell_lines) >= CELL_CACHE_SIZE:
+            self._cell_lines.clear()
+        self._cell_lines[key] = (text, lines)
+        return lines
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._cell_lines.clear()  # a new theme or new columns: every look may differ
 
     def render_line(self, y: int) -> Strip:
         """A row's line with neighbouring cells of one look joined into one segment.
