@@ -117,17 +117,21 @@ def session_for(
     read_only: bool = False,
     name: str = "test",
     protected: bool = False,
+    base_url: str | None = None,
+    api: str = "bifrost",
+    api_key: str | None = None,
 ) -> Session:
     profile = Profile.model_validate(
         {
-            "base_url": sim.base_url,
-            "providers": list(providers),
+            "base_url": base_url or sim.base_url,
+            "api": api,
+            **({"providers": list(providers)} if api != "anthropic" else {}),
             "interval": interval,
             "read_only": read_only,
             "protected": protected,
         }
     )
-    return Session(name, profile, None, None, label="gateway.test")
+    return Session(name, profile, api_key, None, label="gateway.test")
 
 
 def make_app(sim: SimServer, clock: FakeClock | None = None, **options) -> WatchedApp:

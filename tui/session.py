@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tui.api import BifrostClient
+from tui.api.dialects import dialect_for
 from tui.config import (
     Profile,
     ProfileOverrides,
@@ -78,6 +79,7 @@ class Session:
             auth_header=profile.auth_header,
             verify=verify,
             timeout=profile.timeout,
+            dialect=dialect_for(profile.api, providers_named=profile.providers_named),
         )
 
     def close(self) -> None:
@@ -97,6 +99,8 @@ class SessionRequest:
     profile: str | None = None
     """The profile's name; None for the default one (or the command line's own profile)."""
     base_url: str | None = None
+    api: str | None = None
+    """The batch API the gateway speaks (replaces the profile's ``api``)."""
     providers: tuple[str, ...] | None = None
     """Replaces the profile's list of providers."""
     api_key_env: str | None = None
@@ -113,6 +117,7 @@ class SessionRequest:
         return cls(
             profile=getattr(args, "profile", None),
             base_url=getattr(args, "base_url", None),
+            api=getattr(args, "api", None),
             providers=tuple(providers) if providers is not None else None,
             api_key_env=getattr(args, "api_key_env", None),
             interval=getattr(args, "interval", None),
@@ -124,6 +129,7 @@ class SessionRequest:
     def overrides(self) -> ProfileOverrides:
         return ProfileOverrides(
             base_url=self.base_url,
+            api=self.api,
             providers=list(self.providers) if self.providers is not None else None,
             api_key_env=self.api_key_env,
             interval=self.interval,

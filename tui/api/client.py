@@ -11,13 +11,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 from pydantic_core import from_json
 
 from tui import __version__
+from tui.api.dialects import Api, Dialect, dialect_for, path_segment, read_error_quirks
 from tui.api.errors import (
     GatewayError,
     GatewayHTTPError,
@@ -120,10 +120,7 @@ def batch_path(batch_id: str, suffix: str = "") -> str:
     such ids have their dots encoded too. Lone surrogates pass through as bytes: the
     gateway then answers 404 instead of the client crashing.
     """
-    segment = quote(batch_id, safe="", errors="surrogatepass")
-    if segment in (".", ".."):
-        segment = segment.replace(".", "%2E")
-    return f"/v1/batches/{segment}{suffix}"
+    return f"/v1/batches/{path_segment(batch_id)}{suffix}"
 
 
 class BifrostClient:
@@ -140,18 +137,17 @@ class BifrostClient:
         connect_timeout: float | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
+        dialect: Dialect | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.dialect = dialect or dialect_for(Api.BIFROST)
+        """Which batch API the gateway speaks (tui/api/dialects.py)."""
         self._timeout = timeout
         self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._max_body_bytes = max_body_bytes
         self._parsed = ParsedBatches()
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
-        if api_key:
-            if auth_header == "authorization":
-                headers["Authorization"] = f"Bearer {api_key}"
-            else:
-                headers[auth_header] = api_key
+        headers.update(self.dialect.auth_headers(api_key, auth_header))
         plain_http = httpx.URL(self.base_url).scheme == "http"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -178,10 +174,8 @@ class BifrostClient:
     # -- the three calls -------------------------------------------------------------
 
     async def list_page(self, provider: str, *, limit: int = 100, after: str | None = None) -> BatchPage:
-        params: dict[str, str | int] = {"provider": provider, "limit": limit}
-        if after:
-            params["after"] = after
-        body = await self._request("GET", "/v1/batches", provider, params)
+        call = self.dialect.list_call(provider, limit, after)
+        body = self.dialect.page(await self._request("GET", call.path, provider, call.params))
         page = _parse_page(body, provider, self._parsed.read, None if after else self._parsed)
         return page
 
@@ -245,7 +239,8 @@ class BifrostClient:
         return False
 
     async def retrieve(self, provider: str, batch_id: str) -> Batch:
-        body = await self._request("GET", batch_path(batch_id), provider, {"provider": provider})
+        call = self.dialect.retrieve_call(provider, batch_id)
+        body = self.dialect.batch(await self._request("GET", call.path, provider, call.params))
         return _parse_batch(body, provider, self._parsed.read)
 
     async def cancel(self, provider: str, batch_id: str, *, on_sent: Callable[[], None] | None = None) -> Batch:
@@ -254,10 +249,9 @@ class BifrostClient:
         ``on_sent`` is called once the whole request has been written to the connection,
         before the answer: the TUI redraws only after that, so a cancel leaves at once.
         """
-        body = await self._request(
-            "POST", batch_path(batch_id, "/cancel"), provider, {"provider": provider}, on_sent=on_sent
-        )
-        return _parse_batch(body, provider, self._parsed.read)
+        call = self.dialect.cancel_call(provider, batch_id)
+        body = await self._request("POST", call.path, provider, call.params, on_sent=on_sent)
+        return _parse_batch(self.dialect.batch(body), provider, self._parsed.read)
 
     # -- transport -------------------------------------------------------------------
 
@@ -294,7 +288,7 @@ class BifrostClient:
                     provider=provider,
                     short="malformed response",
                 ) from None
-        raise _http_error(status, raw, response.headers, provider)
+        raise _http_error(status, raw, response.headers, provider, self.dialect.api)
 
     def _transport_error(self, exc: BaseException, where: str, provider: str) -> GatewayError:
         """The typed error for a call that got no HTTP answer: what happened, in a line, and
@@ -399,7 +393,9 @@ def _connect_message(base_url: str, exc: httpx.ConnectError) -> tuple[str, str]:
     return f"gateway unreachable at {base_url}: {reason}", "gateway unreachable"
 
 
-def _http_error(status: int, raw: bytes, headers: httpx.Headers, provider: str) -> GatewayHTTPError:
+def _http_error(
+    status: int, raw: bytes, headers: httpx.Headers, provider: str, api: Api = Api.BIFROST
+) -> GatewayHTTPError:
     retry_after = parse_retry_after(headers.get("retry-after"))
     body: GatewayErrorBody | None = None
     try:
@@ -413,14 +409,16 @@ def _http_error(status: int, raw: bytes, headers: httpx.Headers, provider: str) 
     elif cause and cause not in message:
         # error.error is the underlying cause ("dial tcp …: connection refused"): worth a look.
         message = f"{message} ({cause})"
+    quirks = read_error_quirks(api, status, message)
     return GatewayHTTPError(
-        f"{status}: {message}",
+        f"{status}: {quirks.message}",
         status=status,
         error_type=body.error_type if body else None,
         error_code=body.code if body else None,
         retry_after=retry_after,
         provider=provider,
-        unsupported=body.unsupported if body else False,
+        unsupported=quirks.unsupported or (body.unsupported if body else False),
+        auth=quirks.auth,
     )
 
 

@@ -6,6 +6,8 @@ key. The UI and the CLI show it as-is (after making it terminal-safe).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GatewayError(Exception):
     """Base of every failure of a call to the gateway."""
@@ -58,9 +60,15 @@ class GatewayResponseError(GatewayError):
 class GatewayHTTPError(GatewayError):
     """The gateway answered with an error status; ``message`` is the gateway's own text."""
 
+    def __init__(self, message: str, *, auth: bool = False, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self._auth = auth
+        """The key was rejected although the status does not say so (LiteLLM's 400 "No
+        connected db.", tui/api/dialects.py)."""
+
     @property
     def is_auth(self) -> bool:
-        return self.status in (401, 403)
+        return self._auth or self.status in (401, 403)
 
     @property
     def is_rate_limited(self) -> bool:

@@ -293,6 +293,32 @@ def _counts(value: Any) -> Any:
     return value if isinstance(value, dict) else {}
 
 
+class TokenUsage(_Lenient):
+    """OpenAI's ``usage`` of a batch (https://platform.openai.com/docs/api-reference/batch/object:
+    input_tokens, output_tokens, total_tokens, and their details, not kept here)."""
+
+    input_tokens: LenientCount = None
+    output_tokens: LenientCount = None
+    total_tokens: LenientCount = None
+
+    @property
+    def known(self) -> bool:
+        return any(v is not None for v in (self.input_tokens, self.output_tokens, self.total_tokens))
+
+    @property
+    def total(self) -> int | None:
+        """total_tokens, or input + output when only those came."""
+        if self.total_tokens is not None:
+            return self.total_tokens
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+
+def _usage(value: Any) -> Any:
+    return value if isinstance(value, dict) else None
+
+
 TIMESTAMP_FIELDS = (
     "created_at",
     "in_progress_at",
@@ -333,6 +359,9 @@ class Batch(_Lenient):
     cancelling_at: LenientInt = None
     cancelled_at: LenientInt = None
     expires_at: LenientInt = None
+    # OpenAI's own API (and LiteLLM's): the model and the tokens used so far
+    model: LenientStr = None
+    usage: Annotated[TokenUsage | None, BeforeValidator(_usage)] = None
     # Anthropic-backed
     processing_status: LenientStr = None
     results_url: LenientStr = None

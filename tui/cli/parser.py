@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tui import __version__
+from tui.api.dialects import Api
 from tui.cli.dispatch import run
 from tui.cli.exit import ExitCode
 from tui.cli.output import err
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.BROKEN_PIPE
 
 
+API_CHOICES = [api.value for api in Api]
 LOW_BANDWIDTH_FPS = 4
 """Frames per second with --low-bandwidth: a burst of changes becomes one redraw."""
 
@@ -117,6 +119,12 @@ def _add_connection_flags(parser: argparse.ArgumentParser, *, top: bool) -> None
     group.add_argument("--profile", metavar="NAME", default=default, help="profile from the config file")
     group.add_argument(
         "--base-url", metavar="URL", default=default, help="gateway URL, e.g. https://bifrost.example.com"
+    )
+    group.add_argument(
+        "--api",
+        choices=API_CHOICES,
+        default=default,
+        help="the batch API the gateway speaks (default: the profile's, else bifrost)",
     )
     group.add_argument(
         "--provider",
@@ -249,11 +257,14 @@ def _add_profiles(commands: Commands) -> None:
     # SUPPRESS: these share their dest with the connection flags given before "add".
     add.add_argument("--base-url", metavar="URL", default=argparse.SUPPRESS, help="gateway URL (required)")
     add.add_argument(
+        "--api", choices=API_CHOICES, default=argparse.SUPPRESS, help="bifrost (default), openai or anthropic"
+    )
+    add.add_argument(
         "--provider",
         metavar="NAME",
         action="append",
         default=argparse.SUPPRESS,
-        help="provider to watch (repeatable, at least one)",
+        help="provider to watch (repeatable; at least one for the bifrost API)",
     )
     add.add_argument(
         "--api-key-env", metavar="VAR", default=argparse.SUPPRESS, help="environment variable holding the key"

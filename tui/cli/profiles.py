@@ -26,7 +26,7 @@ from tui.config import (
 )
 
 SHOWN_FIELDS = (
-    "base_url", "providers", "interval", "read_only", "protected", "verify_tls", "ca_bundle",
+    "base_url", "api", "providers", "interval", "read_only", "protected", "verify_tls", "ca_bundle",
     "allow_insecure_http", "auth_header", "timeout",
 )  # fmt: skip
 """The settings ``profiles show`` prints, in this order (the key comes last, masked)."""
@@ -110,10 +110,14 @@ def _add(args: argparse.Namespace, path: Path) -> int:
         raise ConfigError(f"profile '{args.name}' already exists in {path}; pass --replace to overwrite it")
     if not getattr(args, "base_url", None):
         raise ConfigError("profiles add needs --base-url")
-    if not getattr(args, "provider", None):
-        raise ConfigError("profiles add needs --provider (repeatable)")
-    fields: dict[str, Any] = {"base_url": args.base_url, "providers": args.provider}
+    api = getattr(args, "api", None)
+    if not getattr(args, "provider", None) and api in (None, "bifrost"):
+        raise ConfigError("profiles add needs --provider (repeatable), or --api openai / --api anthropic")
+    fields: dict[str, Any] = {"base_url": args.base_url}
+    if getattr(args, "provider", None):
+        fields["providers"] = args.provider
     optional = {
+        "api": api,
         "interval": getattr(args, "interval", None),
         "api_key_env": getattr(args, "api_key_env", None),
         "api_key_cmd": args.api_key_cmd,

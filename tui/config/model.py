@@ -13,16 +13,18 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from tui.api.providers import KNOWN_PROVIDERS
@@ -35,6 +37,7 @@ PROFILE_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 PROFILE_NAME_RULE = "may contain only letters, digits, '_', '.' and '-'"
 
 AuthHeader = Literal["authorization", "x-bf-vk", "x-api-key"]
+ApiName = Literal["bifrost", "openai", "anthropic"]
 
 # Strict: TOML has real numbers and booleans, so "5" or "yes" is a mistake worth naming.
 PositiveSeconds = Annotated[float, Field(gt=0, strict=True, allow_inf_nan=False)]
@@ -70,12 +73,43 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     base_url: str = Field(description="The gateway's base URL (http or https, with a host); a trailing / is dropped.")
+    api: ApiName = Field(
+        default="bifrost",
+        description=(
+            "The batch API the gateway speaks: 'bifrost' (Bifrost's /v1/batches), 'openai' (OpenAI, "
+            "a LiteLLM proxy, Bifrost's /openai route) or 'anthropic' (Anthropic's Message Batches)."
+        ),
+    )
     providers: list[str] = Field(
         description=(
-            "Bifrost providers to poll: the batch API needs a provider on every call. "
-            "Lowercased, duplicates dropped, order kept."
+            "Providers to poll. Bifrost's API needs one on every call, so a 'bifrost' profile must "
+            "name them; an 'openai' one sends them only when named (else it watches 'openai'); "
+            "an 'anthropic' one has none but 'anthropic'. Lowercased, duplicates dropped, order kept."
         )
     )
+    _providers_named: bool = PrivateAttr(default=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _default_providers(cls, data: Any, handler: Any) -> Profile:
+        """An OpenAI or Anthropic profile without providers watches the API's own one."""
+        named = True
+        if isinstance(data, dict) and data.get("api") in ("openai", "anthropic") and not data.get("providers"):
+            data, named = {**data, "providers": [data["api"]]}, False
+        profile = handler(data)
+        profile._providers_named = named
+        return profile
+
+    @property
+    def providers_named(self) -> bool:
+        """Whether the profile (or --provider) named its providers: an 'openai' profile
+        sends ``provider`` on its calls only then."""
+        return self._providers_named
+
+    def as_fields(self) -> dict[str, Any]:
+        """The profile as the fields it was made from (providers left out when defaulted)."""
+        return self.model_dump(exclude=set() if self._providers_named else {"providers"})
+
     interval: PositiveSeconds = Field(default=5.0, description="Seconds between polls.")
     read_only: StrictFlag = Field(
         default=False, description="Hide every way to cancel: for watching production safely."
@@ -140,8 +174,13 @@ class Profile(BaseModel):
 
     @field_validator("providers")
     @classmethod
-    def _check_providers(cls, value: list[str]) -> list[str]:
+    def _check_providers(cls, value: list[str], info: ValidationInfo) -> list[str]:
         names = list(dict.fromkeys(name.strip().lower() for name in value))
+        if info.data.get("api") == "anthropic" and names != ["anthropic"]:
+            raise invalid(
+                'must be left out for api = "anthropic": Anthropic\'s own API has no providers '
+                "(its batches are listed as 'anthropic')"
+            )
         if not names:
             raise invalid('must name at least one provider, e.g. ["openai"]')
         for name in names:

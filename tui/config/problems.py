@@ -13,7 +13,7 @@ from typing import Literal, get_args
 
 from pydantic import ValidationError
 
-from tui.config.model import AuthHeader, Profile, did_you_mean
+from tui.config.model import ApiName, AuthHeader, Profile, did_you_mean
 from tui.config.rules import INVALID_ERROR_TYPE, shown
 
 SECRET_FIELDS = frozenset({"api_key"})
@@ -30,6 +30,7 @@ _EXPECTED = {
     "allow_insecure_http": "true or false",
     "ca_bundle": "a file path string",
     "auth_header": "one of " + ", ".join(repr(header) for header in get_args(AuthHeader)),
+    "api": "one of " + ", ".join(repr(name) for name in get_args(ApiName)),
     "api_key_env": "the name of an environment variable",
     "api_key_cmd": "a list of strings or a command-line string",
     "api_key": "a string",

@@ -19,6 +19,7 @@ COMMAND_LINE_PROFILE = "(command line)"
 
 _FLAGS = {
     "base_url": "--base-url",
+    "api": "--api",
     "providers": "--provider",
     "api_key_env": "--api-key-env",
     "interval": "--interval",
@@ -35,6 +36,7 @@ class ProfileOverrides:
     """
 
     base_url: str | None = None
+    api: str | None = None
     providers: list[str] | None = None
     api_key_env: str | None = None
     interval: float | None = None
@@ -45,7 +47,7 @@ class ProfileOverrides:
         """The profile fields these overrides set."""
         fields: dict[str, object] = {
             field: value
-            for field in ("base_url", "providers", "api_key_env", "interval")
+            for field in ("base_url", "api", "providers", "api_key_env", "interval")
             if (value := getattr(self, field)) is not None
         }
         if self.read_only:
@@ -84,12 +86,15 @@ def select_profile(config: ConfigFile, name: str | None, overrides: ProfileOverr
     fields = overrides.profile_fields()
     if not fields:
         return name, profile
-    return name, _validated({**profile.model_dump(), **fields}, name)
+    return name, _validated({**profile.as_fields(), **fields}, name)
 
 
 def _command_line_profile(overrides: ProfileOverrides) -> Profile:
-    if not overrides.providers:
-        raise ConfigError("config error: --base-url needs the providers to watch: pass --provider at least once")
+    if not overrides.providers and overrides.api in (None, "bifrost"):
+        raise ConfigError(
+            "config error: --base-url needs the providers to watch: pass --provider at least once "
+            "(or --api openai / --api anthropic for a gateway that needs none)"
+        )
     return _validated(overrides.profile_fields(), COMMAND_LINE_PROFILE)
 
 

@@ -18,19 +18,25 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from tui.sim import shapes
+from tui.sim.anthropic_api import AnthropicBatchAPI
 from tui.sim.control import handle_control
+from tui.sim.direct import DirectAPI
 from tui.sim.faults import FaultRule
+from tui.sim.openai_api import OpenAIBatchAPI
 from tui.sim.routes import Reply, Route, answer, error_reply, no_route, parse_route, provider_problem
 
 if TYPE_CHECKING:
     from tui.sim.server import GatewayHTTPServer
 
 _KEY_HEADERS = ("x-bf-vk", "x-api-key", "x-goog-api-key")
+_DIRECT_APIS: tuple[DirectAPI, ...] = (OpenAIBatchAPI(), AnthropicBatchAPI())
+"""The providers' own batch APIs, each under its path prefix (see ``tui.sim.direct``)."""
 _TRICKLE_TICK = 0.05  # seconds between trickled writes
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
-    """Serves one connection: the batch API under /v1, the control API under /_sim."""
+    """Serves one connection: the batch API under /v1, OpenAI's under /openai, Anthropic's
+    under /anthropic, the control API under /_sim."""
 
     protocol_version = "HTTP/1.1"
     server_version = "bifrost-sim"
@@ -82,6 +88,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self._log_access(method, reply.status, started)
             return
 
+        direct = next((a for a in _DIRECT_APIS if url.path == a.prefix or url.path.startswith(a.prefix + "/")), None)
+        if direct is not None:
+            self._serve_direct(direct, method, url.path, query, started)
+            return
         sim.count_request()
         route = parse_route(method, url.path)
         request_type = route.request_type if route else None
@@ -105,6 +115,38 @@ class GatewayHandler(BaseHTTPRequestHandler):
         reply = faulted if faulted is not None else self._gateway_reply(route, provider, query, ignore_after)
         if fault and fault.kind == "oversized" and reply.status == 200:
             reply = _padded(reply, fault.size)
+        self._send(reply, fault)
+        self._log_access(method, reply.status, started, fault)
+
+    def _serve_direct(
+        self, api: DirectAPI, method: str, path: str, query: dict[str, list[str]], started: float
+    ) -> None:
+        """A provider's own API: its key and headers, then faults as on the native API, then
+        its answer, each in the provider's own shapes."""
+        sim = self.server.sim
+        serial = sim.count_request()
+        route = api.parse_route(method, path)
+        provider = api.provider(query)
+        denied = api.refusal(self.headers, sim.api_key)
+        if denied is not None:
+            self._send(api.stamp(denied, serial))
+            self._log_access(method, denied.status, started)
+            return
+        if route and route.request_type == shapes.BATCH_CANCEL and provider in sim.world.providers:
+            sim.world.note_cancel_post(provider, sim.world.resolve(provider, str(route.batch_id)))
+        fault = sim.faults.pick(method, path, provider)
+        if fault and fault.kind == "drop":
+            self.close_connection = True
+            self._log_access(method, None, started, fault)
+            return
+        if fault and fault.kind == "latency":
+            self.server.closing.wait(fault.delay)
+        reply = api.fault_reply(fault, route) if fault else None
+        if reply is None:
+            reply = api.answer(sim.world, route, provider, query) if route else api.no_route(method, path)
+        if fault and fault.kind == "oversized" and reply.status == 200:
+            reply = _padded(reply, fault.size)
+        reply = api.stamp(reply, serial)
         self._send(reply, fault)
         self._log_access(method, reply.status, started, fault)
 

@@ -176,9 +176,11 @@ class SimServer:
         with self._lock:
             return self._requests
 
-    def count_request(self) -> None:
+    def count_request(self) -> int:
+        """Count a batch API request; returns its serial number (1, 2, ...)."""
         with self._lock:
             self._requests += 1
+            return self._requests
 
     def log(self, line: str) -> None:
         """Write an access line (verbose mode), with control characters and the key masked."""
@@ -259,6 +261,11 @@ def serve(
     print(
         f"batchtop sim: Bifrost-compatible gateway on {server.base_url} (seed {seed}, "
         f"speed {speed:g}x, providers {', '.join(providers)})",
+        flush=True,
+    )
+    print(
+        f'  and, of the same batches: OpenAI\'s Batch API on {server.base_url}/openai (api = "openai"), '
+        f'Anthropic\'s Message Batches on {server.base_url}/anthropic (api = "anthropic")',
         flush=True,
     )
     try:

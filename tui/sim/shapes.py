@@ -207,6 +207,36 @@ def _ended_at(state: BatchState) -> int | None:
     return max((state.times[k] for k in _END_TIMES if k in state.times), default=None)
 
 
+# -- shared with the providers' own APIs (openai_api, anthropic_api) ------------------------
+# The direct routes write their own wire shapes but must read a batch exactly as the gateway
+# does: the same native status, end time, file ids and error summary.
+
+
+def ended_at(state: BatchState) -> int | None:
+    """When the batch ended (completed, failed, expired or cancelled), or None."""
+    return _ended_at(state)
+
+
+def openai_native_status(plan: BatchPlan, state: BatchState) -> str:
+    """OpenAI's own status for the batch (a plan's raw status while it applies)."""
+    return _native(plan, state, {s: s for s in _OPENAI_STATUSES})
+
+
+def anthropic_processing_status(plan: BatchPlan, state: BatchState) -> str:
+    """Anthropic's own ``processing_status`` for the batch: in_progress, canceling or ended."""
+    return _native(plan, state, _ANTHROPIC_NATIVE)
+
+
+def file_id(plan: BatchPlan, role: str) -> str:
+    """The OpenAI file id of the batch's ``input``, ``output`` or ``errors`` file."""
+    return "file-" + _digest(plan, role)
+
+
+def standing_errors(plan: BatchPlan, state: BatchState) -> list[dict[str, object]]:
+    """The batch's error summary entries as they stand at ``state``."""
+    return _errors(plan, state)
+
+
 # -- status mappings (each a transcription of the provider's Go function) ------------------
 
 _OPENAI_STATUSES = (
@@ -357,7 +387,7 @@ _ANTHROPIC_NATIVE = {
 def _anthropic(plan: BatchPlan, state: BatchState, listing: bool) -> dict[str, object]:
     # core/providers/anthropic/batch.go ToBifrostBatchRetrieveResponse (list items use the
     # same converter, anthropic/anthropic.go BatchList).
-    processing = _native(plan, state, _ANTHROPIC_NATIVE)
+    processing = anthropic_processing_status(plan, state)
     ended = processing == "ended"
     if ended:
         # Counts: Total = processing+succeeded+errored+canceled+expired, Completed =

@@ -90,8 +90,18 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         if value:
             lines.append((label, f"{local_time(value)}  ({ago(value, now)})"))
     extra = batch.extra_fields
-    if extra.model_asked or extra.model_used:
-        lines.append(("model", safe_text(" → ".join(m for m in (extra.model_asked, extra.model_used) if m), 200)))
+    models = [m for m in (batch.model, extra.model_asked, extra.model_used) if m]
+    if models:
+        lines.append(("model", safe_text(" → ".join(dict.fromkeys(models)), 200)))
+    usage = batch.usage
+    if usage is not None and usage.known:
+        parts = [
+            f"{count(n)} {label}"
+            for label, n in (("in", usage.input_tokens), ("out", usage.output_tokens))
+            if n is not None
+        ]
+        total = usage.total
+        lines.append(("tokens", f"{count(total)}" + (f"  ({', '.join(parts)})" if parts else "")))
     if extra.latency is not None:
         lines.append(("latency", f"{extra.latency} ms"))
     for key, value in sorted(batch.metadata.items()):
