@@ -128,6 +128,7 @@ def litellm_client(status: int, message: str, *, code: str | None = None) -> Bif
 
 
 async def test_litellm_without_a_database_rejecting_a_key_reads_as_key_rejected() -> None:
+    # litellm 1.108.7: {"error": {"message": "No connected db.", "type": "no_db_connection", ...}}
     async with litellm_client(400, "No connected db.") as client:
         with pytest.raises(GatewayHTTPError) as caught:
             await client.list_page("openai")
@@ -149,11 +150,16 @@ async def test_litellm_error_code_prefix_gives_the_upstream_message() -> None:
 
 
 async def test_litellm_naming_a_provider_it_cannot_list_is_unsupported() -> None:
-    message = "LiteLLM doesn't support foo for 'list_batch'. Only 'openai', 'azure', 'vertex_ai' are supported."
+    # As litellm 1.108.7 answered it (the proxy of tests/conformance, 2026-12-03).
+    message = (
+        "litellm.BadRequestError: LiteLLM doesn't support foo for 'list_batch'. "
+        "Supported providers: azure, hosted_vllm, litellm_proxy, openai, vertex_ai, xai."
+    )
     async with litellm_client(400, message) as client:
         with pytest.raises(GatewayHTTPError) as caught:
             await client.list_page("foo")
     assert caught.value.is_unsupported and not caught.value.is_auth
+    assert caught.value.message.startswith("400: LiteLLM doesn't support foo")
 
 
 def test_quirks_apply_to_the_openai_api_only() -> None:

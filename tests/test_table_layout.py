@@ -75,3 +75,33 @@ def test_trend_column_only_where_everything_else_fits() -> None:
 
     assert "trend" not in {c.key for c in plan_columns(120).columns}
     assert "trend" in {c.key for c in plan_columns(160).columns}
+
+
+@pytest.mark.parametrize("width", range(80, 221, 7))
+def test_a_tokens_column_only_for_usage_and_only_when_everything_else_fits(width: int) -> None:
+    """Issue 12: OpenAI's API carries each batch's usage; a tokens column when wide."""
+    plain = plan_columns(width)
+    with_tokens = plan_columns(width, tokens=True)
+    assert "tokens" not in {c.key for c in plain.columns}
+    assert with_tokens.total + SCROLLBAR <= width
+    if "tokens" in {c.key for c in with_tokens.columns}:
+        assert {c.key for c in with_tokens.columns} - {"tokens"} == {c.key for c in plain.columns}
+    assert "tokens" in {c.key for c in plan_columns(160, tokens=True).columns}
+
+
+def test_token_counts_are_compact() -> None:
+    from tui.text.humanize import compact_count
+
+    cases = [(None, "—"), (0, "0"), (9_999, "9,999"), (10_000, "10.0k"), (107_250, "107k"), (8_298_434, "8.3M")]
+    assert [compact_count(n) for n, _ in cases] == [text for _, text in cases]
+    assert compact_count(3_400_000_000) == "3.4B" and compact_count(250_000_000_000) == "250B"
+
+
+async def test_the_board_of_an_openai_api_gateway_shows_tokens(sim: SimServer) -> None:
+    app = make_app(sim, base_url=sim.base_url + "/openai", api="openai", providers=())
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        table = table_of(app)
+        assert "tokens" in [str(key.value) for key in table.columns]
+        cells = [str(table.get_cell_at((row, list(table.columns).index("tokens")))) for row in range(table.row_count)]
+        assert any(cell.strip() not in ("—", "0", "") for cell in cells)

@@ -185,7 +185,9 @@ def anthropic_to_bifrost(item: dict[str, Any]) -> dict[str, Any]:
 
 # -- gateway quirks in error answers -------------------------------------------------------
 
-_LITELLM_PREFIX = re.compile(r"^(?:litellm\.\w+:\s*)?Error code: (\d{3}) - ", re.IGNORECASE)
+_LITELLM_CLASS = re.compile(r"^litellm\.\w+:\s*")
+"""LiteLLM names its exception class first: "litellm.BadRequestError: …"."""
+_LITELLM_PREFIX = re.compile(r"^Error code: (\d{3}) - ", re.IGNORECASE)
 _QUOTED_MESSAGE = re.compile(r"""['"]message['"]\s*:\s*(['"])(.*?)(?<!\\)\1""", re.DOTALL)
 NO_DB = "No connected db."
 """LiteLLM's answer (400) to any key but its master key when it runs without a database."""
@@ -202,7 +204,8 @@ def read_error_quirks(api: Api, status: int, message: str) -> ErrorReading:
     """What an OpenAI-compatible gateway's error text means, where it would mislead.
 
     - LiteLLM passes an upstream error on as ``Error code: 404 - {'error': {'message': …}}``
-      (the upstream body, often a Python dict's repr): the upstream message is the news.
+      (the upstream body, often a Python dict's repr), and may put its exception's class
+      first ("litellm.BadRequestError: …"): the upstream message is the news.
     - LiteLLM without a database answers a key that is not its master key with 400 "No
       connected db.": the key was rejected.
     - LiteLLM names a provider it cannot list with "LiteLLM doesn't support <p> for
@@ -211,7 +214,7 @@ def read_error_quirks(api: Api, status: int, message: str) -> ErrorReading:
     reading = ErrorReading(message)
     if api is not Api.OPENAI:
         return reading
-    text = message.strip()
+    text = _LITELLM_CLASS.sub("", message.strip(), count=1)
     prefix = _LITELLM_PREFIX.match(text)
     if prefix:
         rest = text[prefix.end() :]

@@ -67,6 +67,19 @@ def count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def compact_count(value: int | None) -> str:
+    """``9,999``, ``12.3k``, ``8.3M``, ``1.2B`` (token counts in a narrow column); ``—`` when unknown."""
+    if value is None:
+        return "—"
+    if value < 10_000:
+        return f"{value:,}"
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if value >= scale:
+            shown = value / scale
+            return f"{shown:.1f}{unit}" if shown < 100 else f"{shown:,.0f}{unit}"
+    return f"{value:,}"  # pragma: no cover — every value >= 10,000 has a unit
+
+
 def percent(fraction: float | None) -> str:
     return "—" if fraction is None else f"{fraction * 100:.0f}%"
 

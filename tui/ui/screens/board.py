@@ -64,7 +64,7 @@ class BoardScreen(Screen[None]):
         filter_input.display = False
         filter_input.cursor_blink = False
         table = self.query_one(BatchTable)
-        table.layout_for(self.size.width or self.app.size.width)
+        table.layout_for(self.size.width or self.app.size.width, tokens=self._wants_tokens())
         table.focus()
         redraw_on(self.app.board_updated, self, self.refresh_from_board)
         redraw_on(self.app.rows_updated, self, self.refresh_rows)
@@ -77,6 +77,9 @@ class BoardScreen(Screen[None]):
     def on_resize(self, event: events.Resize) -> None:
         if self.query_one(BatchTable).layout_for(event.size.width):
             self.refresh_from_board()
+
+    def _wants_tokens(self) -> bool:
+        return self.app.session.profile.api == "openai"
 
     @property
     def table(self) -> BatchTable:
@@ -108,6 +111,8 @@ class BoardScreen(Screen[None]):
             # (the status line: the poll's health_updated follows at once)
             self._show_empty_state(self._keys_shown)  # "waiting for the gateway" may be over
             return
+        if change is None:  # after switching to a profile of another API, say
+            self.table.layout_for(self.size.width or app.size.width, tokens=self._wants_tokens())
         keys = self.shown_keys()
         self._keys_shown = keys
         self.table.rules = app.rules

@@ -196,6 +196,8 @@ class BatchTable(DataTable):
         self._marks: Collection[BatchKey] = ()
         self.rules = SignalRules()
         """The signal thresholds of the profile (set by the board screen)."""
+        self.show_tokens = False
+        """Offer a tokens column when there is room (batches with OpenAI's ``usage``)."""
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -230,9 +232,12 @@ class BatchTable(DataTable):
 
     # -- layout ---------------------------------------------------------------------
 
-    def layout_for(self, width: int) -> bool:
-        """Choose the columns for a terminal ``width``; True when the columns changed."""
-        plan = plan_columns(width)
+    def layout_for(self, width: int, *, tokens: bool | None = None) -> bool:
+        """Choose the columns for a terminal ``width`` (and whether a tokens column is
+        wanted, when given); True when the columns changed."""
+        if tokens is not None:
+            self.show_tokens = tokens
+        plan = plan_columns(width, tokens=self.show_tokens)
         if plan == self._plan:
             return False
         self._plan = plan

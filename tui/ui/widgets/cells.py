@@ -10,7 +10,7 @@ from rich.text import Text
 from tui.monitor import CancelState, TrackedBatch
 from tui.monitor.signals import SignalKind, SignalRules, bad_outcome, signals_of
 from tui.text.describe import status_glyph
-from tui.text.humanize import ago, count, duration, minutes_at_least, short_duration
+from tui.text.humanize import ago, compact_count, count, duration, minutes_at_least, short_duration
 from tui.text.safe import safe_text, shorten_middle
 from tui.ui.widgets.palette import hue
 
@@ -52,6 +52,7 @@ COLUMNS = (
     Column("succeeded", "SUCCEEDED", 9, False, right=True),
     Column("failed", "FAILED", 7, True, right=True),
     Column("canceled", "CANCELED", 8, False, right=True),
+    Column("tokens", "TOKENS", 7, False, right=True),
     Column("rate", "RATE/m", 7, False, right=True),
     Column("eta", "ETA", 6, True, right=True),
     Column("age", "AGE", 6, False, right=True),
@@ -62,6 +63,8 @@ COLUMNS = (
 OPTIONAL = ("succeeded", "canceled", "name", "rate", "age", "trend")
 """The columns shown when there is room, most wanted first: the counts the product is about,
 then the batch's name, its rate, its age and its throughput over the last polls."""
+OPTIONAL_WITH_TOKENS = (*OPTIONAL, "tokens")
+"""For a gateway whose batches carry OpenAI's ``usage`` (api = "openai"): tokens last."""
 MIN_ID = 24
 """Ids keep at least this many characters before an optional column is added or widened."""
 MAX_ID = 40
@@ -83,7 +86,7 @@ class ColumnPlan:
         return sum(self.render_width(c.key) for c in self.columns)
 
 
-def plan_columns(width: int) -> ColumnPlan:
+def plan_columns(width: int, *, tokens: bool = False) -> ColumnPlan:
     """The columns for a table ``width`` cells wide (scrollbar included), so that they all
     fit — a table wider than the terminal would hide its right-hand columns behind a
     horizontal scrollbar. The compact columns always; then each optional column, most wanted
@@ -96,7 +99,7 @@ def plan_columns(width: int) -> ColumnPlan:
     chosen = {c.key for c in COLUMNS if c.compact}
     used = sum(cost(c) for c in COLUMNS if c.key in chosen and c.key != "id") + 1 + SCROLLBAR
     by_key = {c.key: c for c in COLUMNS}
-    for key in OPTIONAL:
+    for key in OPTIONAL_WITH_TOKENS if tokens else OPTIONAL:
         if width - used - cost(by_key[key]) >= MIN_ID:
             chosen.add(key)
             used += cost(by_key[key])
@@ -245,6 +248,7 @@ def row_cells(
         "succeeded": _number(counts.succeeded),
         "failed": _number(counts.failed_count, hue("red")),
         "canceled": _number(counts.canceled_count),
+        "tokens": Text(compact_count(batch.usage.total if batch.usage else None), justify="right"),
         "rate": Text("—" if rate is None else f"{rate:,.0f}", justify="right"),
         "eta": time_left_cell(tracked.time_left(now))
         if at_end
