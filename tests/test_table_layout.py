@@ -105,3 +105,23 @@ async def test_the_board_of_an_openai_api_gateway_shows_tokens(sim: SimServer) -
         assert "tokens" in [str(key.value) for key in table.columns]
         cells = [str(table.get_cell_at((row, list(table.columns).index("tokens")))) for row in range(table.row_count)]
         assert any(cell.strip() not in ("—", "0", "") for cell in cells)
+
+
+async def test_the_count_strip_sums_tokens_when_the_gateway_gives_them(sim: SimServer) -> None:
+    from tui.ui.widgets.counts import CountTile
+
+    app = make_app(sim, base_url=sim.base_url + "/openai", api="openai", providers=())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, app, 1)
+        await pilot.pause(0.1)
+        tile = app.screen.query_one("#count-tokens", CountTile)
+        used = sum(t.batch.usage.total or 0 for t in app.board.tracked() if t.batch.usage is not None)
+        assert used > 0 and tile.display
+        assert app.board.summary().tokens == used
+        shown = str(tile.query(".value").first().render())
+        assert shown in (f"{used:,}", f"{used / 1e6:.1f}M")
+    plain = make_app(sim)
+    async with plain.run_test(size=(80, 24)) as pilot:
+        await wait_for_polls(pilot, plain, 4)
+        assert not plain.screen.query_one("#count-tokens", CountTile).display
+        assert plain.board.summary().tokens is None

@@ -59,6 +59,14 @@ class _Share:
     rates: tuple[float, ...] | None
     live: int
     with_failures: int
+    tokens: int = 0
+    """Tokens the batch has used, where its gateway says (OpenAI's ``usage``)."""
+    with_tokens: int = 0
+
+
+def _token_share(batch: Batch) -> dict[str, int]:
+    used = batch.usage.total if batch.usage is not None else None
+    return {"tokens": used or 0, "with_tokens": int(used is not None)}
 
 
 def _as_tuple(totals: Totals) -> tuple[float, ...]:
@@ -76,6 +84,8 @@ class _Sums:
         self.with_rates = 0
         self.live = 0
         self.with_failures = 0
+        self.tokens = 0
+        self.with_tokens = 0
 
     def add(self, share: _Share, sign: int) -> None:
         for i in range(5):
@@ -87,6 +97,8 @@ class _Sums:
                 self.rates[i] += sign * share.rates[i]
         self.live += sign * share.live
         self.with_failures += sign * share.with_failures
+        self.tokens += sign * share.tokens
+        self.with_tokens += sign * share.with_tokens
 
 
 @dataclass
@@ -134,6 +146,7 @@ class TrackedBatch:
                 rates=None if rates is None else _as_tuple(rates),
                 live=int(not self.batch.finished),
                 with_failures=int((counts.failed or 0) > 0),
+                **_token_share(self.batch),
             )
         return self._share
 
@@ -210,6 +223,8 @@ class Summary:
     batches: int
     live: int
     with_failures: int
+    tokens: int | None = None
+    """Tokens used by the batches summed, when any of them says (OpenAI's ``usage``)."""
 
 
 @dataclass
@@ -322,6 +337,7 @@ class Board:
                 if tracked.batch != batch or tracked.gone:
                     change.changed.append(batch.key)
                     tracked.moved(batch, now)
+                    tracked._share = None  # its part of the summary (tokens, say) moves with it
                     if batch.finished and not tracked.batch.finished:
                         change.finished.append(batch.key)
                     tracked.batch = batch  # unchanged: the old object stays, so rows can skip it
@@ -398,13 +414,14 @@ class Board:
                 batches=len(self._batches),
                 live=sums.live,
                 with_failures=sums.with_failures,
+                tokens=sums.tokens if sums.with_tokens else None,
             )
         chosen = [self._batches[k] for k in keys if k in self._batches]
         totals = [0.0] * 5
         change = [0.0] * 5
         rates = [0.0] * 5
         any_rate = False
-        live = with_failures = 0
+        live = with_failures = tokens = with_tokens = 0
         for tracked in chosen:
             share = tracked.share()
             for i, value in enumerate(share.totals):
@@ -417,6 +434,8 @@ class Board:
                     rates[i] += value
             live += share.live
             with_failures += share.with_failures
+            tokens += share.tokens
+            with_tokens += share.with_tokens
         return Summary(
             totals=Totals(*totals),
             change=Totals(*change),
@@ -424,6 +443,7 @@ class Board:
             batches=len(chosen),
             live=live,
             with_failures=with_failures,
+            tokens=tokens if with_tokens else None,
         )
 
     def sorted_keys(self, order: SortOrder, keys: Iterable[BatchKey] | None = None) -> list[BatchKey]:

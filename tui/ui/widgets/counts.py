@@ -62,10 +62,16 @@ class CountTile(Widget):
         yield Static("—", classes="value", markup=False)
         yield Static("", classes="change", markup=False)
 
+    def show_total(self, total: int) -> None:
+        """A total alone, nothing beneath (tokens: the gateway gives no history of them)."""
+        self._update(compact(total) if total >= 1_000_000 else f"{total:,}", "")
+
     def show(self, total: float, change: float, per_minute: float | None) -> None:
         value = f"{round(total):,}"
         rate = "" if per_minute is None else f" · {compact(abs(per_minute))}/m"
-        below = f"{_signed(change)}{rate}"
+        self._update(value, f"{_signed(change)}{rate}")
+
+    def _update(self, value: str, below: str) -> None:
         if self._shown == (value, below):
             return
         self._shown = (value, below)
@@ -75,7 +81,8 @@ class CountTile(Widget):
 
 
 class CountStrip(Horizontal):
-    """Pending, succeeded, failed, canceled — and expired when there are any."""
+    """Pending, succeeded, failed, canceled — and expired when there are any, and the
+    tokens used when the gateway says (OpenAI's ``usage``)."""
 
     DEFAULT_CSS = """
     CountStrip { height: 3; }
@@ -84,17 +91,26 @@ class CountStrip(Horizontal):
     def compose(self) -> ComposeResult:
         for name, label, style in TILES:
             yield CountTile(name, label, style)
+        yield CountTile("tokens", "TOKENS", "")
 
     def on_mount(self) -> None:
         self.query_one("#count-expired").display = False
+        self.query_one("#count-tokens").display = False
 
     def show(self, summary: Summary) -> None:
         totals, change = summary.totals, summary.change
         rates: Totals | None = summary.per_minute
         for tile in self.query(CountTile):
             name = tile.count_name
+            if name == "tokens":
+                continue
             tile.show(getattr(totals, name), getattr(change, name), None if rates is None else getattr(rates, name))
         expired = self.query_one("#count-expired")
         wanted = totals.expired > 0
         if expired.display != wanted:
             expired.display = wanted
+        tokens = self.query_one("#count-tokens", CountTile)
+        if summary.tokens is not None:
+            tokens.show_total(summary.tokens)
+        if tokens.display != (summary.tokens is not None):
+            tokens.display = summary.tokens is not None
