@@ -710,6 +710,8 @@ async def test_poller_cap_does_not_starve_batches_beyond_the_first_24() -> None:
     retrieved: set[str] = set()
 
     class Client:  # Bedrock: every live job listed, none with counts; retrieve has them
+        origin = ""
+
         async def list_batches(self, provider: str, **_: object) -> BatchListing:
             return BatchListing(
                 provider, [job(i, {"total": 0, "completed": 0, "failed": 0}) for i in range(n)], pages=1

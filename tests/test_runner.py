@@ -234,6 +234,8 @@ async def test_a_surprise_in_the_gateways_data_is_a_failed_poll_not_the_end() ->
     ]
 
     class Surprising:
+        origin = ""
+
         async def list_batches(self, provider: str, **_: object) -> BatchListing:
             answer = answers.pop(0)
             if isinstance(answer, Exception):
@@ -517,6 +519,7 @@ class _PagedClient:
     """The real client with a small page, so that a short history spans several pages."""
 
     def __init__(self, client: BifrostClient, limit: int) -> None:
+        self.origin = client.origin
         self._client = client
         self._limit = limit
 

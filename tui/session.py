@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tui.api import BifrostClient
 from tui.api.dialects import dialect_for
 from tui.config import (
+    ConfigError,
     Profile,
     ProfileOverrides,
     check_transport,
@@ -68,7 +69,9 @@ class Session:
         """https with verify_tls = false: anyone on the path could read the key."""
         return self.profile.base_url.startswith("https://") and not self.profile.verify_tls
 
-    def client(self) -> BifrostClient:
+    def client(self, origin: str = "") -> BifrostClient:
+        """A client for the profile's gateway; ``origin`` (the profile's name on a board of
+        several profiles) goes into every batch it reads."""
         profile = self.profile
         verify: bool | str = profile.verify_tls
         if profile.verify_tls and profile.ca_bundle is not None:
@@ -80,6 +83,7 @@ class Session:
             verify=verify,
             timeout=profile.timeout,
             dialect=dialect_for(profile.api, providers_named=profile.providers_named),
+            origin=origin,
         )
 
     def close(self) -> None:
@@ -109,13 +113,26 @@ class SessionRequest:
     allow_insecure_http: bool = False
     demo: bool = False
     """Start the built-in simulator and use it; no config is read or written."""
+    more_profiles: tuple[str, ...] = ()
+    """Profiles shown on the same board after ``profile`` (``--profile`` given again)."""
+    view: str | None = None
+    """A ``[views.NAME]`` of the config file: its profiles, on one board."""
+
+    @property
+    def several(self) -> bool:
+        """Whether the request is for several profiles on one board (only the TUI shows that)."""
+        return bool(self.more_profiles) or self.view is not None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> SessionRequest:
         """The request the connection flags make (any of them may be absent from ``args``)."""
         providers = getattr(args, "provider", None)
+        named = getattr(args, "profile", None)
+        names = [named] if isinstance(named, str) else list(named or [])
         return cls(
-            profile=getattr(args, "profile", None),
+            profile=names[0] if names else None,
+            more_profiles=tuple(dict.fromkeys(n for n in names[1:] if n != names[0])),
+            view=getattr(args, "view", None),
             base_url=getattr(args, "base_url", None),
             api=getattr(args, "api", None),
             providers=tuple(providers) if providers is not None else None,
@@ -147,6 +164,11 @@ def _as_request(request: SessionRequest | argparse.Namespace) -> SessionRequest:
 def open_session(request: SessionRequest | argparse.Namespace) -> Session:
     """Open the profile the request asks for; raises ConfigError (exit 2) with one clear line."""
     request = _as_request(request)
+    if request.several:
+        raise ConfigError(
+            "config error: several profiles share one board only in the TUI; this command takes one "
+            "--profile (and no --view)"
+        )
     if request.demo:
         return start_demo_session(request)
     path = config_path()
@@ -156,6 +178,51 @@ def open_session(request: SessionRequest | argparse.Namespace) -> Session:
     check_transport(profile, profile_name=name, allow_insecure_http_flag=overrides.allow_insecure_http)
     api_key = resolve_api_key(profile, profile_name=name, config_path=path)
     return Session(name, profile, api_key, path)
+
+
+ONE_GATEWAY_FLAGS = {
+    "base_url": "--base-url",
+    "api": "--api",
+    "providers": "--provider",
+    "api_key_env": "--api-key-env",
+}
+"""Flags that describe one gateway: they cannot apply to several profiles at once."""
+
+
+def open_sessions(request: SessionRequest | argparse.Namespace) -> list[Session]:
+    """Open every profile the request names (``--profile`` repeated, or ``--view``), in order,
+    for one board. A request for one profile opens just that one (see :func:`open_session`).
+
+    Only the settings that make sense for all at once apply to each: ``--interval``,
+    ``--read-only``, ``--allow-insecure-http``; a flag that describes one gateway is refused.
+    Raises ConfigError (exit 2) before anything is opened when any profile is unusable."""
+    request = _as_request(request)
+    if not request.several:
+        return [open_session(request)]
+    if request.demo:
+        raise ConfigError("config error: --demo watches the built-in simulator alone; drop --profile/--view")
+    for attribute, flag in ONE_GATEWAY_FLAGS.items():
+        if getattr(request, attribute) is not None:
+            raise ConfigError(
+                f"config error: {flag} describes one gateway and cannot apply to several profiles; "
+                "set it in each profile instead"
+            )
+    path = config_path()
+    config = load_config(path)
+    if request.view is not None:
+        if request.profile is not None:
+            raise ConfigError("config error: give either --view or --profile, not both")
+        names = list(config.view(request.view))
+    else:
+        names = [n for n in (request.profile, *request.more_profiles) if n is not None]
+    overrides = request.overrides()
+    sessions = []
+    for name in names:
+        chosen, profile = select_profile(config, name, overrides)
+        check_transport(profile, profile_name=chosen, allow_insecure_http_flag=overrides.allow_insecure_http)
+        api_key = resolve_api_key(profile, profile_name=chosen, config_path=path)
+        sessions.append(Session(chosen, profile, api_key, path))
+    return sessions
 
 
 def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_options: Any) -> Session:

@@ -13,9 +13,12 @@ from tui.api.models import (
     KNOWN_STATUSES,
     LIVE_STATUSES,
     Batch,
+    BatchKey,
     BatchPage,
     GatewayErrorBody,
     RequestCounts,
+    batch_key,
+    key_origin,
     status_is_finished,
 )
 from tui.api.providers import KNOWN_PROVIDERS
@@ -26,6 +29,7 @@ __all__ = [
     "KNOWN_STATUSES",
     "LIVE_STATUSES",
     "Batch",
+    "BatchKey",
     "BatchListing",
     "BatchPage",
     "BifrostClient",
@@ -36,7 +40,9 @@ __all__ = [
     "GatewayTimeout",
     "GatewayUnreachable",
     "RequestCounts",
+    "batch_key",
     "batch_path",
+    "key_origin",
     "parse_retry_after",
     "status_is_finished",
 ]

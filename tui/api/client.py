@@ -138,14 +138,18 @@ class BifrostClient:
         max_body_bytes: int = MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         dialect: Dialect | None = None,
+        origin: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.origin = origin
+        """The profile this client serves on a board of several profiles ("" otherwise): every
+        batch it reads carries it, and so do their keys (tui.api.models.batch_key)."""
         self.dialect = dialect or dialect_for(Api.BIFROST)
         """Which batch API the gateway speaks (tui/api/dialects.py)."""
         self._timeout = timeout
         self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._max_body_bytes = max_body_bytes
-        self._parsed = ParsedBatches()
+        self._parsed = ParsedBatches(origin=origin)
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
         headers.update(self.dialect.auth_headers(api_key, auth_header))
         plain_http = httpx.URL(self.base_url).scheme == "http"
@@ -447,8 +451,9 @@ almost all unchanged objects."""
 class ParsedBatches:
     """The last Batch read for each (provider, id), reused while the wire object is the same."""
 
-    def __init__(self, keep: int = PARSED_KEPT) -> None:
+    def __init__(self, keep: int = PARSED_KEPT, origin: str = "") -> None:
         self._keep = keep
+        self._origin = origin
         self._batches: dict[tuple[str, object], Batch] = {}
         self._pages: dict[str, tuple[list[Any], list[Batch]]] = {}
         """Per provider, the items of the first page last read and their batches."""
@@ -470,7 +475,7 @@ class ParsedBatches:
         known = self._batches.get(key)
         if known is not None and known.says_the_same_as(item):
             return known
-        batch = Batch.from_wire(item, provider)
+        batch = Batch.from_wire(item, provider, self._origin)
         if known is None and len(self._batches) >= self._keep:
             self._batches.pop(next(iter(self._batches)))  # the oldest entry
         self._batches[key] = batch

@@ -333,6 +333,22 @@ TIMESTAMP_FIELDS = (
 )
 
 
+BatchKey = tuple[str, ...]
+"""``(provider, id)``, or ``(provider, id, profile)`` for a batch of a board that shows
+several profiles. Every key starts with provider and id, so ``key[0]`` and ``key[1]`` are
+those whatever the board; one-profile boards (and the command line) never see a third part."""
+
+
+def batch_key(provider: str, batch_id: str, origin: str = "") -> BatchKey:
+    """The key of batch ``batch_id`` of ``provider``, fetched through profile ``origin``."""
+    return (provider, batch_id, origin) if origin else (provider, batch_id)
+
+
+def key_origin(key: BatchKey) -> str:
+    """The profile a key's batch came through ("" on a one-profile board)."""
+    return key[2] if len(key) > 2 else ""
+
+
 class Batch(_Lenient):
     """One batch as the gateway describes it, plus the provider it was fetched from."""
 
@@ -341,6 +357,10 @@ class Batch(_Lenient):
     id: str
     status: str
     provider: str = ""
+    origin: str = ""
+    """The profile it was fetched through, on a board of several profiles ("" otherwise):
+    not gateway data, set by the client (two gateways may front the same provider
+    account, and a cancel must go through the batch's own profile)."""
     object: LenientStr = None
     endpoint: LenientStr = None
     completion_window: LenientStr = None
@@ -391,9 +411,9 @@ class Batch(_Lenient):
         return bool(self._raw) and _comparable(self._raw) == _comparable(data)
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any], provider: str) -> Batch:
+    def from_wire(cls, data: dict[str, Any], provider: str, origin: str = "") -> Batch:
         """Parse one batch object; raises pydantic.ValidationError when id/status are unusable."""
-        batch = cls.model_validate({**data, "provider": provider})
+        batch = cls.model_validate({**data, "provider": provider, "origin": origin})
         batch._raw = data
         return batch
 
@@ -415,7 +435,7 @@ class Batch(_Lenient):
         mine, theirs = self._raw.get("extra_fields"), earlier._raw.get("extra_fields")
         if isinstance(mine, dict) and isinstance(theirs, dict):
             merged["extra_fields"] = {**theirs, **{k: v for k, v in mine.items() if v not in (None, "", 0)}}
-        return Batch.from_wire(merged, self.provider)
+        return Batch.from_wire(merged, self.provider, self.origin)
 
     def __eq__(self, other: Any) -> bool:
         """Same batch, same state: what the gateway said, minus the per-answer bookkeeping
@@ -426,14 +446,19 @@ class Batch(_Lenient):
             return True
         if not self._raw and not other._raw:  # built in code, not from the wire
             return super().__eq__(other)
-        return self.provider == other.provider and _comparable(self._raw) == _comparable(other._raw)
+        return (
+            self.provider == other.provider
+            and self.origin == other.origin
+            and _comparable(self._raw) == _comparable(other._raw)
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
     @property
-    def key(self) -> tuple[str, str]:
-        """Batches are identified by (provider, id): ids are only unique per provider."""
-        return (self.provider, self.id)
+    def key(self) -> BatchKey:
+        """Batches are identified by (provider, id): ids are only unique per provider. On a
+        board of several profiles, by the profile too (see :func:`batch_key`)."""
+        return batch_key(self.provider, self.id, self.origin)
 
     @property
     def traits(self) -> ProviderTraits:

@@ -116,7 +116,17 @@ def _add_connection_flags(parser: argparse.ArgumentParser, *, top: bool) -> None
     default = None if top else argparse.SUPPRESS
     off = False if top else argparse.SUPPRESS
     group = parser.add_argument_group("connection (override the profile)")
-    group.add_argument("--profile", metavar="NAME", default=default, help="profile from the config file")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        action="append",
+        default=default,
+        help="profile from the config file; repeat it to show several profiles on one board",
+    )
+    if top:
+        group.add_argument(
+            "--view", metavar="NAME", help="show the profiles of a [views.NAME] of the config file on one board"
+        )
     group.add_argument(
         "--base-url", metavar="URL", default=default, help="gateway URL, e.g. https://bifrost.example.com"
     )

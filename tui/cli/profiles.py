@@ -79,7 +79,10 @@ def _list(path: Path) -> int:
 
 def _show(args: argparse.Namespace, path: Path) -> int:
     config = load_config(path)
-    name = args.name or getattr(args, "profile", None) or config.default_profile
+    named = getattr(args, "profile", None) or []
+    if len(named) > 1:
+        raise ConfigError("config error: profiles show takes one profile (--profile was given several times)")
+    name = args.name or (named[0] if named else None) or config.default_profile
     if name is None and len(config.profiles) == 1:
         name = next(iter(config.profiles))
     if name is None or name not in config.profiles:

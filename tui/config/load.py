@@ -26,7 +26,8 @@ from tui.config.paths import config_path
 from tui.config.problems import first_problem
 from tui.text.safe import safe_text
 
-TOP_LEVEL_KEYS = ("default_profile", "profiles")
+TOP_LEVEL_KEYS = ("default_profile", "profiles", "views")
+VIEW_KEYS = ("profiles",)
 
 # tomllib puts the position at the end of its message; Python 3.11 has no attributes for it.
 _TOML_POSITION = re.compile(r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
@@ -103,7 +104,54 @@ def parse_config(text: str, path: Path) -> ConfigFile:
             raise ConfigError(
                 f"config error: {where}: default_profile {shown(default)} names no profile in this file ({listing})"
             )
-    return ConfigFile(path=path, profiles=profiles, default_profile=default)
+    views = _validate_views(data.get("views", {}), path, lines, profiles)
+    return ConfigFile(path=path, profiles=profiles, default_profile=default, views=views)
+
+
+def _validate_views(
+    raw: object, path: Path, lines: _LineFinder, profiles: dict[str, Profile]
+) -> dict[str, tuple[str, ...]]:
+    """``[views.NAME] profiles = ["prod", "staging"]``: several profiles on one board."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"config error: {_where(path, lines.top_level('views'))}: 'views' must be a table of views, "
+            "each written as [views.NAME]"
+        )
+    views: dict[str, tuple[str, ...]] = {}
+    for name, fields in raw.items():
+        header = lines.table_header("views", name)
+        where = _where(path, header)
+        if not is_valid_profile_name(name):
+            raise ConfigError(f"config error: {where}: view name {shown(name)} {PROFILE_NAME_RULE}")
+        if not isinstance(fields, dict):
+            raise ConfigError(f"config error: {where}: view '{name}' must be a table, written as [views.{name}]")
+        for key in fields:
+            if key not in VIEW_KEYS:
+                hint = did_you_mean(key, VIEW_KEYS)
+                raise ConfigError(
+                    f"config error: {_where(path, lines.table_field('views', name, key) or header)}, view '{name}': "
+                    f"unknown field {shown(key)}" + (f" ({hint})" if hint else " (a view has only 'profiles')")
+                )
+        names = fields.get("profiles")
+        where = _where(path, lines.table_field("views", name, "profiles") or header)
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ConfigError(
+                f"config error: {where}, view '{name}': 'profiles' must be a list of profile names, "
+                'such as profiles = ["prod", "staging"]'
+            )
+        for profile in names:
+            if profile not in profiles:
+                listing = ConfigFile(path, profiles).describe_profiles()
+                hint = did_you_mean(profile, profiles)
+                raise ConfigError(
+                    f"config error: {where}, view '{name}': {shown(profile)} names no profile in this file "
+                    f"({listing}{'; ' + hint if hint else ''})"
+                )
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise ConfigError(f"config error: {where}, view '{name}': profile {shown(twice)} is named twice")
+        views[name] = tuple(names)
+    return views
 
 
 def _validate_profile(name: str, fields: object, path: Path, lines: _LineFinder, base_dir: Path) -> Profile:
@@ -164,15 +212,23 @@ class _LineFinder:
 
     def profile_header(self, name: str) -> int | None:
         """Line of the ``[profiles.NAME]`` header."""
-        header = re.compile(rf"^\s*\[\s*profiles\s*\.\s*{_quoted(name)}\s*\]")
+        return self.table_header("profiles", name)
+
+    def profile_field(self, name: str, key: str) -> int | None:
+        """Line of ``key = ...`` inside the ``[profiles.NAME]`` table."""
+        return self.table_field("profiles", name, key)
+
+    def table_header(self, table: str, name: str) -> int | None:
+        """Line of the ``[TABLE.NAME]`` header."""
+        header = re.compile(rf"^\s*\[\s*{_quoted(table)}\s*\.\s*{_quoted(name)}\s*\]")
         for number, line in enumerate(self._lines, start=1):
             if header.match(line):
                 return number
         return None
 
-    def profile_field(self, name: str, key: str) -> int | None:
-        """Line of ``key = ...`` inside the ``[profiles.NAME]`` table."""
-        start = self.profile_header(name)
+    def table_field(self, table: str, name: str, key: str) -> int | None:
+        """Line of ``key = ...`` inside the ``[TABLE.NAME]`` table."""
+        start = self.table_header(table, name)
         if start is None:
             return None
         assignment = _key_pattern(key)

@@ -11,7 +11,7 @@ import difflib
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -252,6 +252,8 @@ class ConfigFile:
     path: Path | None
     profiles: dict[str, Profile]
     default_profile: str | None = None
+    views: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Named sets of profiles shown on one board (``[views.NAME] profiles = [...]``)."""
 
     def profile(self, name: str) -> Profile:
         """The profile called ``name``; ConfigError naming the file and the choices if none."""
@@ -262,6 +264,16 @@ class ConfigFile:
         if suggestion:
             listing += "; " + suggestion
         raise ConfigError(f"config error: no profile {shown(name)} in {self.path} ({listing})")
+
+    def view(self, name: str) -> tuple[str, ...]:
+        """The profiles of view ``name``; ConfigError naming the file and the choices if none."""
+        if name in self.views:
+            return self.views[name]
+        listing = "views: " + ", ".join(self.views) if self.views else "no views defined"
+        suggestion = did_you_mean(name, self.views)
+        if suggestion:
+            listing += "; " + suggestion
+        raise ConfigError(f"config error: no view {shown(name)} in {self.path} ({listing})")
 
     def describe_profiles(self) -> str:
         """ "profiles: a, b" or "no profiles defined", for messages."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from tui.api import Batch
+from tui.api import Batch, BatchKey, key_origin
 from tui.monitor.history import ProgressHistory
 from tui.monitor.signals import SignalRules, stalled
 from tui.monitor.totals import Totals
@@ -16,9 +16,6 @@ from tui.text.cancel_words import CANCEL_STATE_WORDS
 
 if TYPE_CHECKING:
     from tui.monitor.poller import ProviderPoll
-
-BatchKey = tuple[str, str]
-"""(provider, id): ids are only unique within a provider."""
 
 RECENT_ENDS = 3600.0
 """Batches that ended this recently are kept in an index (for the attention view)."""
@@ -271,7 +268,8 @@ class Board:
         self.clock = clock
         self._batches: dict[BatchKey, TrackedBatch] = {}
         self._sums = _Sums()
-        self._live: dict[str, dict[BatchKey, None]] = {}
+        self._live: dict[tuple[str, str], dict[BatchKey, None]] = {}
+        """Live batches per (profile, provider): each profile's poller follows its own."""
         self._recent_ends: dict[BatchKey, None] = {}
         self.additions = 0
         """Batches added to the board so far: the newest-first order changes only with these."""
@@ -288,9 +286,10 @@ class Board:
     def get(self, key: BatchKey) -> TrackedBatch | None:
         return self._batches.get(key)
 
-    def live(self, provider: str) -> list[TrackedBatch]:
-        """The live batches of ``provider`` (kept as polls arrive: no walk of the board)."""
-        return [self._batches[key] for key in self._live.get(provider, ())]
+    def live(self, provider: str, origin: str = "") -> list[TrackedBatch]:
+        """The live batches of ``provider`` (kept as polls arrive: no walk of the board),
+        of profile ``origin`` on a board of several profiles."""
+        return [self._batches[key] for key in self._live.get((origin, provider), ())]
 
     def all_live(self) -> list[TrackedBatch]:
         """Every live batch, of every provider."""
@@ -314,6 +313,10 @@ class Board:
         if provider is None:
             return list(self._batches.values())
         return [t for key, t in self._batches.items() if key[0] == provider]
+
+    def origins(self) -> list[str]:
+        """The profiles the board's batches came through, in order of first sight."""
+        return list(dict.fromkeys(key_origin(key) for key in self._batches))
 
     # -- updates ----------------------------------------------------------------------
 
@@ -347,7 +350,7 @@ class Board:
                     tracked.cancel_state = None
             tracked.sampled(now)
             self._recount(tracked)
-            live = self._live.setdefault(batch.key[0], {})  # a dict: insertion order, as the board's
+            live = self._live.setdefault((batch.origin, batch.provider), {})  # a dict: ordered, as the board
             if tracked.batch.finished:
                 live.pop(batch.key, None)
                 ended = tracked.batch.finished_at
@@ -476,7 +479,7 @@ class Board:
         return [t.key for t in sorted(chosen, key=sort_key)]
 
     def matching(self, text: str = "", live_only: bool = False) -> list[BatchKey]:
-        """Keys whose id, name, provider or status contain ``text`` (case-insensitive)."""
+        """Keys whose id, name, provider, profile or status contain ``text`` (case-insensitive)."""
         needle = text.strip().lower()
         out = []
         for key, tracked in self._batches.items():
@@ -484,7 +487,7 @@ class Board:
             if live_only and batch.finished:
                 continue
             if needle:
-                haystack = (batch.id, batch.name or "", batch.provider, batch.status, batch.outcome)
+                haystack = (batch.id, batch.name or "", batch.provider, batch.origin, batch.status, batch.outcome)
                 if not any(needle in part.lower() for part in haystack):
                     continue
             out.append(key)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from tui.api import Batch, BifrostClient, GatewayHTTPError
+from tui.api import Batch, BifrostClient, GatewayHTTPError, batch_key
 from tui.api.client import DEFAULT_PAGE_CAP, BatchListing, retrieve_each
 from tui.monitor.board import BatchKey, Board, TrackedBatch
 
@@ -124,20 +124,21 @@ async def poll_provider(
         if fetch:
             to_retrieve.append(batch.id)
 
-    for tracked in board.live(provider):
+    origin = client.origin
+    for tracked in board.live(provider, origin):
         batch_id = tracked.key[1]
         if batch_id not in batches and not tracked.gone:
             to_retrieve.append(batch_id)
 
     # Under the cap, the least recently fetched go first, so that every batch gets its turn.
     def last_fetched(batch_id: str) -> float:
-        tracked = board.get((provider, batch_id))
+        tracked = board.get(batch_key(provider, batch_id, origin))
         return float("-inf") if tracked is None or tracked.retrieved_at is None else tracked.retrieved_at
 
     chosen = sorted(to_retrieve, key=last_fetched)[:MAX_RETRIEVES_PER_POLL]
     now = board.clock()
     for batch_id in chosen:
-        fetched = board.get((provider, batch_id))
+        fetched = board.get(batch_key(provider, batch_id, origin))
         if fetched is not None:
             fetched.retrieved_at = now
     result.requests += len(chosen)
@@ -145,15 +146,15 @@ async def poll_provider(
     for batch_id, outcome in zip(chosen, fetched_all):
         if isinstance(outcome, Batch):
             batches[batch_id] = outcome
-            if (on_board := board.get((provider, batch_id))) is not None:
+            if (on_board := board.get(batch_key(provider, batch_id, origin))) is not None:
                 same = (
                     outcome.request_counts == on_board.batch.request_counts and outcome.status == on_board.batch.status
                 )
                 on_board.unchanged_fetches = on_board.unchanged_fetches + 1 if same else 0
             if outcome.finished:
-                result.fetched_finished.append((provider, batch_id))
+                result.fetched_finished.append(batch_key(provider, batch_id, origin))
         elif isinstance(outcome, GatewayHTTPError) and outcome.is_not_found:
-            result.gone.append((provider, batch_id))
+            result.gone.append(batch_key(provider, batch_id, origin))
         # Any other failure: keep what the list said (or what the board already shows).
     result.batches = list(batches.values())
     return result

@@ -46,6 +46,8 @@ class PollReport:
     worth a line in the log."""
     next_poll_at: float = 0.0
     """When the provider is polled next (the runner's clock)."""
+    origin: str = ""
+    """The profile polled, on a board of several profiles ("" otherwise)."""
 
     @property
     def ok(self) -> bool:
@@ -53,7 +55,8 @@ class PollReport:
 
 
 class PollRunner:
-    """Polls the providers of one profile into one board until stopped."""
+    """Polls the providers of one profile into one board until stopped. A board of several
+    profiles has one runner per profile, each with its own client, all into the one board."""
 
     def __init__(
         self,
@@ -66,8 +69,11 @@ class PollRunner:
         on_poll_finished: Callable[[PollReport], object] = lambda report: None,
         on_history_page: Callable[[PollReport], object] = lambda report: None,
         walk_every: float = HISTORY_WALK_EVERY,
+        origin: str = "",
     ) -> None:
         self.board = board
+        self.origin = origin
+        """The profile polled, on a board of several profiles: its reports say so."""
         self.clock = clock
         now = clock()
         self.health = {provider: ProviderHealth(provider, interval, next_poll_at=now) for provider in providers}
@@ -146,15 +152,21 @@ class PollRunner:
             poll = await poll_provider(client, provider, self.board, limit=self._page_one.get(provider, PAGE_ONE_MAX))
         except GatewayError as exc:
             health.failed(self.clock(), exc)
-            return PollReport(provider, error=exc, next_poll_at=health.next_poll_at)
+            return PollReport(provider, error=exc, next_poll_at=health.next_poll_at, origin=self.origin)
         except Exception as exc:  # noqa: BLE001 — a surprise in gateway data must not end polling
             error = GatewayError(f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer")
             health.failed(self.clock(), error)
-            return PollReport(provider, error=error, unexpected=type(exc).__name__, next_poll_at=health.next_poll_at)
+            return PollReport(
+                provider,
+                error=error,
+                unexpected=type(exc).__name__,
+                next_poll_at=health.next_poll_at,
+                origin=self.origin,
+            )
         self._page_one[provider] = poll.next_limit
         change = self.board.take(poll)
         health.succeeded(self.clock(), note=poll.listing_note or self._walk_notes.get(provider))
-        return PollReport(provider, change=change, next_poll_at=health.next_poll_at)
+        return PollReport(provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin)
 
     async def _walk(self, client: BifrostClient, health: ProviderHealth) -> None:
         """Walk the provider's history into the board, page by page, reporting each page.
@@ -168,7 +180,9 @@ class PollRunner:
             async for poll in walk_history(client, provider, self.board, listing=listing):
                 change = self.board.take(poll)
                 note = poll.listing_note or note
-                self._on_history_page(PollReport(provider, change=change, next_poll_at=health.next_poll_at))
+                self._on_history_page(
+                    PollReport(provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin)
+                )
                 if self.paused:
                     return  # next_walk_at unchanged: the walk goes on once resumed
         except GatewayError:
