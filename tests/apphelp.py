@@ -158,13 +158,13 @@ def polls(app: WatchedApp) -> int:
 
 def idle(app: BatchtopApp) -> bool:
     """No provider is being polled."""
-    return not any(h.in_flight for h in app.runner.health.values())
+    return not any(h.in_flight for _, h in app.health())
 
 
 async def wait_for_polls(pilot: Pilot, app: WatchedApp, count: int | None = None) -> None:
     """Wait until every provider has finished one more poll than now (or ``count`` polls
     since the start), with none in flight; no redraw may have failed meanwhile."""
-    target = count if count is not None else polls(app) + len(app.runner.health)
+    target = count if count is not None else polls(app) + len(app.health())
     await wait_until(pilot, lambda: polls(app) >= target and idle(app))
     await pilot.pause()
     assert app.messages.drawing_errors() == []
@@ -172,7 +172,7 @@ async def wait_for_polls(pilot: Pilot, app: WatchedApp, count: int | None = None
 
 async def refresh(pilot: Pilot, app: WatchedApp) -> None:
     """Press r and wait for every provider's poll to finish."""
-    target = polls(app) + len(app.runner.health)
+    target = polls(app) + len(app.health())
     await pilot.press("r")
     await wait_for_polls(pilot, app, target)
 

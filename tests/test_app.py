@@ -143,7 +143,8 @@ async def test_cancel_is_on_the_wire_before_the_dialog_closes(sim: SimServer) ->
         await wait_for_polls(pilot, app, 4)
         key = first_live_key(app)
         await select(pilot, app, key)
-        client = app.client
+        client = app.origins[""].client
+        assert client is not None
         real_cancel = client.cancel
         screens: list[tuple[str, str]] = []
 

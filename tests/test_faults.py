@@ -63,8 +63,8 @@ class FaultSession(Session):
 
     max_body_bytes: int | None = None
 
-    def client(self) -> BifrostClient:
-        client = super().client()
+    def client(self, origin: str = "") -> BifrostClient:
+        client = super().client(origin)
         if self.max_body_bytes is not None:
             assert hasattr(client, "_max_body_bytes"), "BifrostClient's body cap was renamed"
             client._max_body_bytes = self.max_body_bytes

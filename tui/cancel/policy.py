@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from tui.api import Batch
+from tui.api import Batch, BatchKey
 
 READ_ONLY_REFUSAL = "read-only profile: nothing can be cancelled"
 
@@ -67,7 +67,7 @@ def plan_cancel(
     """
     if read_only:
         return CancelPlan(refusal=READ_ONLY_REFUSAL)
-    seen: set[tuple[str, str]] = set()
+    seen: set[BatchKey] = set()
     to_cancel: list[Batch] = []
     skipped: list[Batch] = []
     for batch in unavailable:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
+from tui.api import Batch, BatchKey, BifrostClient, GatewayError, GatewayHTTPError
 from tui.cancel.outcome import Outcome
 from tui.text.cancel_words import sent_words
 
@@ -42,7 +42,7 @@ class CancelOutcome:
     sent: bool | None = True
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> BatchKey:
         return self.batch.key
 
     @property

@@ -57,6 +57,8 @@ def batch_detail_lines(batch: Batch, now: float) -> list[tuple[str, str]]:
         ("provider", safe_text(batch.provider)),
         ("status", status_text(batch)),
     ]
+    if batch.origin:  # a board of several profiles: the one it came through (and cancels through)
+        lines.insert(0, ("profile", safe_text(batch.origin, 60)))
     if batch.name:
         lines.append(("name", safe_text(batch.name, 200)))
     progress = progress_text(batch)

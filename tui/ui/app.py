@@ -13,7 +13,7 @@ import contextlib
 import gc
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -22,24 +22,27 @@ from textual.signal import Signal
 from textual.timer import Timer
 
 from tui.alerts import AlertSinks, is_terminal
-from tui.api import BifrostClient
+from tui.api import key_origin
 from tui.cancel.audit import AuditLog
 from tui.config import ConfigError, config_path, load_config
 from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
 from tui.monitor.events import BatchEvent, EventBook
 from tui.monitor.runner import PollRunner
+from tui.monitor.schedule import ProviderHealth
 from tui.monitor.signals import SignalRules, attention_keys, needs_attention, rules_for
-from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session
+from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session, open_sessions
 from tui.text.safe import safe_text
 from tui.ui import partial_update
 from tui.ui.cancel_flow import CancelFlow
 from tui.ui.messages import CancelAnswered, CancelFinished, HistoryPageListed, PollFinished, ProviderStateChanged
+from tui.ui.origins import Origin, origin_tags
 from tui.ui.redraw import guarded
 from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
 from tui.ui.screens.detail import DetailScreen
 from tui.ui.screens.help import HelpScreen, describe_keys
 from tui.ui.screens.profiles import ProfilePickerScreen
+from tui.ui.widgets.status import HeaderBar
 
 SessionOpener = Callable[[str], Session]
 
@@ -64,7 +67,7 @@ class BatchtopApp(App[int]):
 
     def __init__(
         self,
-        session: Session,
+        session: Session | Sequence[Session],
         *,
         clock: Callable[[], float] | None = None,
         open_profile: SessionOpener | None = None,
@@ -76,13 +79,17 @@ class BatchtopApp(App[int]):
         partial_update.install()
         # Quiet over SSH: nothing moves unless data changed.
         self.animation_level = "none"
-        self.session = session
+        sessions = [session] if isinstance(session, Session) else list(session)
+        session = sessions[0]
         self._fixed_clock = clock
         self.clock = clock or session.clock
         """Wall time for ages, rates and ETAs; the demo's simulated time in the demo."""
         self._open_profile = open_profile
         self._profile_names = profile_names or (lambda: [session.profile_name])
         self.board = Board(self.clock)
+        self.origins: dict[str, Origin] = {}
+        """The profiles on the board, by origin name ("" alone on a board of one profile)."""
+        self._set_origins(sessions)
         self.view = BoardView()
         self._rules: tuple[object, SignalRules] | None = None
         self._attention: dict[BatchKey, None] = {}
@@ -91,8 +98,6 @@ class BatchtopApp(App[int]):
         self.events = EventBook(self.rules)
         """Announces each batch's end and each signal once (notifications and alert sinks)."""
         self._sinks: AlertSinks | None = None
-        self.runner = self._new_runner()
-        self.client: BifrostClient | None = None
         self.board_screen = BoardScreen()
         self.cancels = CancelFlow(self)
         """Every cancel path (keys, marks, palette, detail screen) goes through this."""
@@ -101,7 +106,7 @@ class BatchtopApp(App[int]):
         self._last_redraw = 0.0
         self._redraw_gap = REDRAW_GAP
         self._sessions_to_close: list[Session] = []
-        self.audit = audit or AuditLog(source="tui", secrets=[session.api_key] if session.api_key else [])
+        self.audit = audit or AuditLog(source="tui", secrets=self._secrets())
         self.board_updated: Signal[BoardChange | None] = Signal(self, "board-updated")
         """The board or the view of it changed: screens showing it redraw (changed cells only).
         Carries what a poll changed, or None when anything may have (a key press)."""
@@ -119,8 +124,10 @@ class BatchtopApp(App[int]):
         return self.board_screen
 
     def on_mount(self) -> None:
-        for warning in self.session.profile.provider_warnings():
-            self.notify(warning, severity="warning", timeout=10)
+        for origin in self.origins.values():
+            for warning in origin.session.profile.provider_warnings():
+                where = f"{origin.name}: " if origin.name else ""
+                self.notify(where + warning, severity="warning", timeout=10)
         self._status_timer = self.set_interval(1.0, self._tick_status, pause=True)
         self._start_polling()
 
@@ -132,34 +139,110 @@ class BatchtopApp(App[int]):
 
     # -- polling ------------------------------------------------------------------------
 
-    def _new_runner(self) -> PollRunner:
-        profile = self.session.profile
+    # -- the profiles on the board ------------------------------------------------------
+
+    @property
+    def session(self) -> Session:
+        """The first profile's session: the only one, on a board of one profile. Its signal
+        thresholds and alerts are the board's."""
+        return next(iter(self.origins.values())).session
+
+    @property
+    def sessions(self) -> list[Session]:
+        return [origin.session for origin in self.origins.values()]
+
+    @property
+    def several(self) -> bool:
+        """Whether the board shows several profiles (an origin column, per-profile health)."""
+        return len(self.origins) > 1
+
+    @property
+    def runner(self) -> PollRunner:
+        """The first profile's poll loop (the only one, on a board of one profile)."""
+        return next(iter(self.origins.values())).runner
+
+    @property
+    def paused(self) -> bool:
+        return self.runner.paused
+
+    def health(self) -> list[tuple[str, ProviderHealth]]:
+        """Every provider's poll state, with the name of its profile ("" on a board of one)."""
+        return [(name, health) for name, origin in self.origins.items() for health in origin.runner.health.values()]
+
+    def origin_of(self, key: BatchKey) -> Origin | None:
+        """The profile a batch came through: its key, read-only and protection apply to it."""
+        return self.origins.get(key_origin(key))
+
+    def _set_origins(self, sessions: list[Session]) -> None:
+        several = len(sessions) > 1
+        tags = origin_tags([s.profile_name for s in sessions]) if several else {}
+        self.origins = {}
+        for session in sessions:
+            name = session.profile_name if several else ""
+            self.origins[name] = Origin(name, session, self._new_runner(session, name), tag=tags.get(name, ""))
+
+    def show_header(self, header: HeaderBar, *, key: BatchKey | None = None, attention: int | None = None) -> None:
+        """The header for the whole board, or for the profile of batch ``key`` (the detail
+        screen on a board of several profiles)."""
+        origins = list(self.origins.values())
+        if key is not None and (mine := self.origin_of(key)) is not None:
+            origins = [mine]
+        sessions = [o.session for o in origins]
+        if len(origins) == 1:
+            name, host = sessions[0].profile_name, sessions[0].gateway_host
+        else:
+            name = " + ".join(f"{o.name} ({o.tag})" for o in origins)
+            hosts = {s.gateway_host for s in sessions}
+            host = hosts.pop() if len(hosts) == 1 else f"{len(hosts)} gateways"
+        locked = [s.profile_name for s in sessions if s.profile.read_only]
+        header.show(
+            name,
+            host,
+            read_only=bool(locked),
+            read_only_of=None if len(locked) == len(sessions) else ", ".join(locked),
+            paused=self.paused,
+            tls_unverified=any(s.tls_unverified for s in sessions),
+            attention=attention,
+        )
+
+    def _secrets(self) -> list[str]:
+        return [s.api_key for s in self.sessions if s.api_key]
+
+    def _new_runner(self, session: Session, origin: str) -> PollRunner:
+        profile = session.profile
         return PollRunner(
             list(profile.providers),
             interval=profile.interval,
             board=self.board,
             clock=self.clock,
-            on_poll_started=self._poll_started,
+            on_poll_started=lambda provider: self._poll_started(origin, provider),
             on_poll_finished=lambda report: self.post_message(PollFinished(report)),
             on_history_page=lambda report: self.post_message(HistoryPageListed(report)),
+            origin=origin,
         )
 
     def _start_polling(self) -> None:
-        self.client = self.session.client()
-        self.run_worker(self.runner.run(self.client), group="poll", name="poll", exit_on_error=False)
+        for origin in self.origins.values():
+            origin.client = origin.session.client(origin.name)
+            self.run_worker(
+                origin.runner.run(origin.client), group="poll", name=f"poll {origin.name}", exit_on_error=False
+            )
         self._update_status_timer()
 
     async def _stop_polling(self) -> None:
-        self.runner.stop()
+        for origin in self.origins.values():
+            origin.runner.stop()
         self.workers.cancel_group(self, "poll")
         self.workers.cancel_group(self, "cancel")
-        if self.client is not None:
-            client, self.client = self.client, None
-            with contextlib.suppress(Exception):
-                await client.aclose()
+        for origin in self.origins.values():
+            if origin.client is not None:
+                client, origin.client = origin.client, None
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
-    def _poll_started(self, provider: str) -> None:
-        health = self.runner.health.get(provider)
+    def _poll_started(self, origin: str, provider: str) -> None:
+        runner = self.origins[origin].runner if origin in self.origins else None
+        health = runner.health.get(provider) if runner is not None else None
         if health is None or health.poll_start_shows:  # not at every poll of a healthy provider
             self.post_message(ProviderStateChanged(provider))
 
@@ -169,7 +252,8 @@ class BatchtopApp(App[int]):
     def on_poll_finished(self, message: PollFinished) -> None:
         report = message.report
         if report.unexpected:
-            self.log.error(f"poll of {report.provider} failed unexpectedly: {report.unexpected}")
+            where = f"{report.origin}/{report.provider}" if report.origin else report.provider
+            self.log.error(f"poll of {where} failed unexpectedly: {report.unexpected}")
         if report.ok:
             self._publish_change(report.change)
             self.events.rules = self.rules
@@ -289,8 +373,7 @@ class BatchtopApp(App[int]):
         """Tick once a second only while a countdown or a stale age is on screen."""
         if self._status_timer is None:
             return
-        runner = self.runner
-        if not runner.paused and any(h.state is not ProviderState.OK for h in runner.health.values()):
+        if not self.paused and any(h.state is not ProviderState.OK for _, h in self.health()):
             self._status_timer.resume()
         else:
             self._status_timer.pause()
@@ -299,13 +382,16 @@ class BatchtopApp(App[int]):
         self.health_updated.publish(None)
 
     def action_poll_now(self) -> None:
-        self.runner.poll_now()
+        for origin in self.origins.values():
+            origin.runner.poll_now()
 
     def action_toggle_pause(self) -> None:
-        if self.runner.paused:
-            self.runner.resume()
-        else:
-            self.runner.pause()
+        paused = self.paused
+        for origin in self.origins.values():
+            if paused:
+                origin.runner.resume()
+            else:
+                origin.runner.pause()
         self._update_status_timer()
         self.board_updated.publish(None)
 
@@ -357,7 +443,7 @@ class BatchtopApp(App[int]):
             return
 
         def chosen(name: str | None) -> None:
-            if name and name != self.session.profile_name:
+            if name and (self.several or name != self.session.profile_name):
                 self.run_worker(self.switch_profile(name), group="profile", exclusive=True)
 
         self.push_screen(ProfilePickerScreen(self._profile_names(), self.session.profile_name), chosen)
@@ -371,18 +457,12 @@ class BatchtopApp(App[int]):
             self.notify(exc.message, title="Cannot switch profile", severity="error", timeout=10)
             return
         await self._stop_polling()
-        self._sessions_to_close.append(self.session)
-        self.session = session
+        self._sessions_to_close.extend(self.sessions)
         self.clock = self._fixed_clock or session.clock
         self.board = Board(self.clock)
         self.view.clear_marks()
-        self.runner = self._new_runner()
-        self.audit = AuditLog(
-            self.audit.path,
-            source="tui",
-            session=self.audit.session,
-            secrets=[session.api_key] if session.api_key else [],
-        )
+        self._set_origins([session])
+        self.audit = AuditLog(self.audit.path, source="tui", session=self.audit.session, secrets=self._secrets())
         while self.screen is not self.board_screen and len(self.screen_stack) > 1:
             self.pop_screen()
         self._start_polling()
@@ -433,7 +513,8 @@ in the same start. Garbage cycles are still collected, in bigger and rarer steps
 def run_app(args: argparse.Namespace) -> int:
     """Open the live board for the profile the flags choose. ConfigError propagates (exit 2)."""
     request = SessionRequest.from_args(args)
-    session = open_session(request)
+    sessions = open_sessions(request)
+    session = sessions[0]
     demo = session if session.demo is not None else None
 
     def open_profile(name: str) -> Session:
@@ -441,12 +522,12 @@ def run_app(args: argparse.Namespace) -> int:
             return demo
         return open_session(SessionRequest(profile=name, read_only=request.read_only))
 
-    app = BatchtopApp(session, open_profile=open_profile, profile_names=lambda: _profile_names(session))
+    app = BatchtopApp(sessions, open_profile=open_profile, profile_names=lambda: _profile_names(session))
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         app.run()
     finally:
-        for opened in {id(s): s for s in [session, app.session, *app._sessions_to_close]}.values():
+        for opened in {id(s): s for s in [*sessions, *app.sessions, *app._sessions_to_close]}.values():
             opened.close()
     return app.return_code or 0
 

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from tui.api import Batch, GatewayError
+from tui.api import Batch, GatewayError, key_origin
 from tui.cancel.outcome import Outcome
 from tui.cancel.policy import Confirmation, plan_cancel
 from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
@@ -38,35 +38,64 @@ class CancelFlow:
     def __init__(self, app: BatchtopApp) -> None:
         self.app = app
 
+    def read_only(self, key: BatchKey) -> bool:
+        """Whether the profile the batch came through is read-only (or unknown: then nothing
+        may be sent through it either)."""
+        origin = self.app.origin_of(key)
+        return origin is None or origin.session.profile.read_only
+
     def can_cancel(self, key: BatchKey) -> bool:
         """Every path to cancel asks this: keys, marks, palette, detail screen. The rule is the
-        cancel policy's; the board adds only what it alone knows: a batch gone from the
-        gateway, or one whose cancel is already on its way."""
+        cancel policy's, with the batch's own profile's read-only; the board adds only what it
+        alone knows: a batch gone from the gateway, or one whose cancel is already on its way."""
         app = self.app
         tracked = app.board.get(key)
         if tracked is None or tracked.gone or tracked.cancel_state is CancelState.SENDING:
             return False
-        plan = plan_cancel([tracked.batch], read_only=app.session.profile.read_only, protected=False)
+        plan = plan_cancel([tracked.batch], read_only=self.read_only(key), protected=False)
         return bool(plan.to_cancel)
 
     def request(self, keys: Iterable[BatchKey]) -> None:
-        """Ask for the confirmation the cancel policy says is needed, then cancel."""
+        """Ask for the confirmation the cancel policy says is needed, then cancel.
+
+        On a board of several profiles each batch goes by its own profile: those of a
+        read-only profile are left out (and said so), and one protected profile among the
+        rest asks for the protected confirmation."""
         app = self.app
-        profile = app.session.profile
         tracked = [t for k in dict.fromkeys(keys) if (t := app.board.get(k)) is not None]
-        unavailable = [t.batch for t in tracked if t.gone or t.cancel_state is CancelState.SENDING]
+        read_only = [t.batch for t in tracked if self.read_only(t.key)]
+        writable = [t for t in tracked if not self.read_only(t.key)]
+        unavailable = [t.batch for t in writable if t.gone or t.cancel_state is CancelState.SENDING]
+        everything_read_only = bool(read_only) and not writable
+        if not tracked and not app.several:
+            everything_read_only = app.session.profile.read_only
+        protected = any(origin.session.profile.protected for t in writable if (origin := app.origin_of(t.key)))
         plan = plan_cancel(
             [t.batch for t in tracked],
-            read_only=profile.read_only,
-            protected=profile.protected,
-            unavailable=unavailable,
+            read_only=everything_read_only,
+            protected=protected,
+            unavailable=[*read_only, *unavailable],  # left out, and said so
         )
         if plan.refusal:
-            app.notify("This profile is read-only: nothing can be cancelled.", severity="warning")
+            if app.several:
+                names = sorted({b.origin for b in read_only})
+                app.notify(
+                    f"Read-only profile{'s' if len(names) > 1 else ''} {safe_text(', '.join(names), 80)}: "
+                    "nothing can be cancelled there.",
+                    severity="warning",
+                )
+            else:
+                app.notify("This profile is read-only: nothing can be cancelled.", severity="warning")
             return
         live, skipped = plan.to_cancel, plan.skipped
         if not live:
-            app.notify("Nothing to cancel: the chosen batches are finished or already cancelling.", severity="warning")
+            also = ""
+            if read_only:
+                locked = ", ".join(sorted({b.origin for b in read_only}))
+                also = f" or of a read-only profile ({safe_text(locked, 80)})"
+            app.notify(
+                f"Nothing to cancel: the chosen batches are finished, already cancelling{also}.", severity="warning"
+            )
             return
 
         def answered(confirmed: bool | None) -> None:
@@ -76,7 +105,10 @@ class CancelFlow:
         if plan.confirmation is Confirmation.YES_NO:
             # The dialog sends the cancel itself and closes once it is on the wire, so no
             # redraw of the board comes between the key and the request.
-            app.push_screen(ConfirmCancelScreen(live[0], send=lambda: self.start(live)))
+            origin = app.origin_of(live[0].key) if app.several else None
+            app.push_screen(
+                ConfirmCancelScreen(live[0], send=lambda: self.start(live), profile=origin.name if origin else None)
+            )
             return
         if plan.confirmation is Confirmation.TYPE_ID_END:
             prompt = f"Type the last four characters of the id ({safe_text(plan.expected)}) to cancel it."
@@ -87,7 +119,10 @@ class CancelFlow:
         title = "Cancel this batch?" if len(live) == 1 else f"Cancel {len(live)} batches?"
         app.push_screen(
             TypedConfirmScreen(
-                title=title, facts=describe_targets(live, skipped), prompt=prompt, expected=plan.expected
+                title=title,
+                facts=describe_targets(live, skipped, read_only=read_only, by_profile=app.several),
+                prompt=prompt,
+                expected=plan.expected,
             ),
             answered,
         )
@@ -119,21 +154,36 @@ class CancelFlow:
             self.start(batches)
 
     async def _send(self, targets: list[Batch], progress: CancelProgressScreen | None, sent: asyncio.Event) -> None:
+        """Send each batch's cancel through its own profile: its client (its key), and its
+        name and gateway on the audit line. Profiles are sent to side by side."""
         app = self.app
-        client = app.client
         try:
-            if client is None:
-                return
-            context = AuditContext(app.session.profile_name, app.session.gateway_host)
+            by_origin: dict[str, list[Batch]] = {}
+            for batch in targets:
+                by_origin.setdefault(key_origin(batch.key), []).append(batch)
 
             def answered(outcome: CancelOutcome) -> None:
                 sent.set()  # answered without a request written (refused by the audit log, unreachable)
                 app.post_message(CancelAnswered(outcome, progress))
 
-            report = await cancel_batches(
-                client, targets, audit=app.audit, context=context, on_outcome=answered, on_sent=sent.set
-            )
-            app.post_message(CancelFinished(report, progress))
+            async def through(name: str, batches: list[Batch]) -> CancelReport:
+                origin = app.origins.get(name)
+                if origin is None or origin.client is None:
+                    return CancelReport()
+                context = AuditContext(origin.session.profile_name, origin.session.gateway_host)
+                return await cancel_batches(
+                    origin.client, batches, audit=app.audit, context=context, on_outcome=answered, on_sent=sent.set
+                )
+
+            reports = await asyncio.gather(*(through(name, batches) for name, batches in by_origin.items()))
+            report = CancelReport()
+            for part in reports:
+                report.outcomes.extend(part.outcomes)
+                report.audit_error = report.audit_error or part.audit_error
+            order = {b.key: i for i, b in enumerate(targets)}
+            report.outcomes.sort(key=lambda o: order.get(o.key, len(order)))
+            if report.outcomes or report.audit_error:
+                app.post_message(CancelFinished(report, progress))
         finally:
             sent.set()
 
@@ -181,12 +231,12 @@ class CancelFlow:
     async def _fetch_again(self, batches: list[Batch]) -> None:
         """A refusal usually means the batch moved on: fetch it again so the row tells the truth."""
         app = self.app
-        client = app.client
-        if client is None:
-            return
         for batch in batches:
+            origin = app.origin_of(batch.key)
+            if origin is None or origin.client is None:
+                continue
             with contextlib.suppress(GatewayError):
-                app.board.apply([await client.retrieve(batch.provider, batch.id)])
+                app.board.apply([await origin.client.retrieve(batch.provider, batch.id)])
         app.board_updated.publish(None)
 
 

@@ -64,7 +64,7 @@ class BoardScreen(Screen[None]):
         filter_input.display = False
         filter_input.cursor_blink = False
         table = self.query_one(BatchTable)
-        table.layout_for(self.size.width or self.app.size.width, tokens=self._wants_tokens())
+        table.layout_for(self.size.width or self.app.size.width, tokens=self._wants_tokens(), origins=self._tags())
         table.focus()
         redraw_on(self.app.board_updated, self, self.refresh_from_board)
         redraw_on(self.app.rows_updated, self, self.refresh_rows)
@@ -78,8 +78,12 @@ class BoardScreen(Screen[None]):
         if self.query_one(BatchTable).layout_for(event.size.width):
             self.refresh_from_board()
 
+    def _tags(self) -> dict[str, str]:
+        """Each profile's tag on a board of several; empty on a board of one (no column)."""
+        return {o.name: o.tag for o in self.app.origins.values()} if self.app.several else {}
+
     def _wants_tokens(self) -> bool:
-        return self.app.session.profile.api == "openai"
+        return any(session.profile.api == "openai" for session in self.app.sessions)
 
     @property
     def table(self) -> BatchTable:
@@ -95,7 +99,6 @@ class BoardScreen(Screen[None]):
         after a key press): then only the rows it carried are looked at, and a poll that
         brought nothing new costs no sorting and no summing."""
         app = self.app
-        session = app.session
         board = app.board
         now = app.clock()
         minute = int(now // 60)
@@ -112,19 +115,12 @@ class BoardScreen(Screen[None]):
             self._show_empty_state(self._keys_shown)  # "waiting for the gateway" may be over
             return
         if change is None:  # after switching to a profile of another API, say
-            self.table.layout_for(self.size.width or app.size.width, tokens=self._wants_tokens())
+            self.table.layout_for(self.size.width or app.size.width, tokens=self._wants_tokens(), origins=self._tags())
         keys = self.shown_keys()
         self._keys_shown = keys
         self.table.rules = app.rules
         with app.batch_update():
-            self.query_one(HeaderBar).show(
-                session.profile_name,
-                session.gateway_host,
-                read_only=session.profile.read_only,
-                tls_unverified=session.tls_unverified,
-                paused=app.runner.paused,
-                attention=len(app.attention()),
-            )
+            app.show_header(self.query_one(HeaderBar), attention=len(app.attention()))
             self.table.show(board, keys, now, app.view.marks, touched=None if change is None else change.seen)
             summary_state = (id(board), board.revision, app.view.filter_text, app.view.live_only, len(keys))
             if change is None or summary_state != self._summary_state or self._summary_moving:
@@ -159,7 +155,7 @@ class BoardScreen(Screen[None]):
     def _show_empty_state(self, keys: list[BatchKey]) -> None:
         """Say why the table is empty: still waiting, nothing matches, or truly none."""
         empty = self.query_one("#empty", Static)
-        health = self.app.runner.health.values()
+        health = [h for _, h in self.app.health()]
         message = ""
         if not keys:
             if len(self.app.board):
@@ -182,7 +178,7 @@ class BoardScreen(Screen[None]):
         line = self._status_line
         if line is None or not line.is_attached:  # before mount, or during shutdown
             return
-        line.show(list(app.runner.health.values()), app.clock())
+        line.show(app.health(), app.clock())
 
     def refresh_rows(self, keys: list[BatchKey]) -> None:
         app = self.app
@@ -272,9 +268,12 @@ class BoardScreen(Screen[None]):
             table.select(keys[0])
 
     def on_key(self, event: events.Key) -> None:
-        if event.key == "c" and self.app.session.profile.read_only:
+        if event.key == "c" and all(s.profile.read_only for s in self.app.sessions):
             # The binding is greyed out (check_action); say why instead of doing nothing.
-            self.app.notify("Read-only profile: nothing can be cancelled here.", severity="warning")
+            several = self.app.several
+            self.app.notify(
+                f"Read-only profile{'s' if several else ''}: nothing can be cancelled here.", severity="warning"
+            )
             return
         self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)

@@ -36,9 +36,13 @@ class ConfirmCancelScreen(ModalScreen[bool]):
         Binding("y", "confirm", "Cancel the batch"),
     ]
 
-    def __init__(self, batch: Batch, *, send: Callable[[], asyncio.Event | None] | None = None) -> None:
+    def __init__(
+        self, batch: Batch, *, send: Callable[[], asyncio.Event | None] | None = None, profile: str | None = None
+    ) -> None:
         super().__init__()
         self.target = batch
+        self.profile = profile
+        """The batch's profile, named on a board of several (the cancel goes through it)."""
         """The batch to cancel (not ``self.batch``: that is Textual's Widget.batch())."""
         self._send = send
         self._answered = False
@@ -48,6 +52,7 @@ class ConfirmCancelScreen(ModalScreen[bool]):
         counts = batch.request_counts
         facts = Text()
         for label, value in (
+            *((("profile", safe_text(self.profile, 40)),) if self.profile else ()),
             ("id", safe_text(batch.id, 200)),
             ("provider", safe_text(batch.provider, 40)),
             ("name", safe_text(batch.name or "—", 80)),

@@ -85,15 +85,7 @@ class DetailScreen(Screen[None]):
 
     def refresh_from_board(self) -> None:
         app = self.app
-        header = self.query_one(HeaderBar)
-        session = app.session
-        header.show(
-            session.profile_name,
-            session.gateway_host,
-            read_only=session.profile.read_only,
-            paused=app.runner.paused,
-            tls_unverified=session.tls_unverified,
-        )
+        app.show_header(self.query_one(HeaderBar), key=self.key)
         tracked = app.board.get(self.key)
         if tracked is None:
             self.query_one("#detail-fields", Static).update(Text("This batch is no longer on the board."))

@@ -4,6 +4,7 @@ for a protected profile. A wrong answer, or enter with nothing typed, sends noth
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -21,11 +22,24 @@ from tui.text.safe import safe_text
 SHOWN_IDS = 5
 
 
-def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Table:
-    """What will be cancelled and what will not: count, providers, requests dropped, ids."""
+def describe_targets(
+    batches: list[Batch], skipped: list[Batch], *, read_only: Sequence[Batch] = (), by_profile: bool = False
+) -> Table:
+    """What will be cancelled and what will not: count, profiles (on a board of several),
+    providers, requests dropped, ids. ``read_only`` are those of ``skipped`` that belong to a
+    read-only profile."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
+    if by_profile:
+        profiles = Counter(b.origin for b in batches)
+        table.add_row(
+            "profiles",
+            Text(
+                ", ".join(f"{safe_text(p, 20)} ({n})" for p, n in profiles.items())
+                + ("  — each through its own key" if len(profiles) > 1 else "")
+            ),
+        )
     providers = Counter(b.provider for b in batches)
     table.add_row("providers", Text(", ".join(f"{safe_text(p, 20)} ({n})" for p, n in sorted(providers.items()))))
     pending = [b.request_counts.pending for b in batches]
@@ -37,14 +51,24 @@ def describe_targets(batches: list[Batch], skipped: list[Batch]) -> Table:
     table.add_row("dropped", Text(dropped))
     for i, batch in enumerate(batches[:SHOWN_IDS]):
         name = f"  “{safe_text(batch.name, 24)}”" if batch.name else ""
+        where = f"{safe_text(batch.origin, 20)}/" if by_profile else ""
         table.add_row(
-            "batches" if i == 0 else "", Text(f"{safe_text(batch.provider, 12)} {safe_text(batch.id, 80)}{name}")
+            "batches" if i == 0 else "",
+            Text(f"{where}{safe_text(batch.provider, 12)} {safe_text(batch.id, 80)}{name}"),
         )
     if len(batches) > SHOWN_IDS:
         table.add_row("", Text(f"… and {len(batches) - SHOWN_IDS} more"))
-    if skipped:
+    locked = {b.key for b in read_only}
+    others = [b for b in skipped if b.key not in locked]
+    if others:
         table.add_row(
-            "skipped", Text(f"{len(skipped)} marked batch(es) already finished or cancelling: nothing is sent for them")
+            "skipped", Text(f"{len(others)} marked batch(es) already finished or cancelling: nothing is sent for them")
+        )
+    if locked:
+        names = ", ".join(sorted({b.origin for b in read_only}))
+        table.add_row(
+            "skipped" if not others else "",
+            Text(f"{len(locked)} marked batch(es) of read-only {safe_text(names, 60)}: nothing is sent for them"),
         )
     return table
 

@@ -30,6 +30,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from tui.monitor import BatchKey, Board, TrackedBatch
 from tui.monitor.signals import SignalRules, signals_of
 from tui.text.humanize import ago, duration
+from tui.text.safe import safe_text, shorten_middle
 from tui.ui.widgets.cells import Column, ColumnPlan, plan_columns, row_cells, trend_cell, trend_of
 
 
@@ -170,7 +171,12 @@ CELL_CACHE_SIZE = 4096
 
 
 def row_key(key: BatchKey) -> str:
-    return f"{key[0]}\x00{key[1]}"
+    return "\x00".join(key)
+
+
+def batch_key_of(row: str) -> BatchKey:
+    """The batch key a row key was made from (see :func:`row_key`)."""
+    return tuple(row.split("\x00"))
 
 
 class BatchTable(DataTable):
@@ -198,6 +204,8 @@ class BatchTable(DataTable):
         """The signal thresholds of the profile (set by the board screen)."""
         self.show_tokens = False
         """Offer a tokens column when there is room (batches with OpenAI's ``usage``)."""
+        self.origin_tags: dict[str, str] = {}
+        """A board of several profiles: each profile's one-letter tag (empty for one profile)."""
         self._cursor_chosen = False
         """Until the person moves the cursor it stays on the top row, whichever provider
         answers first; after that it follows the batch it is on."""
@@ -232,12 +240,15 @@ class BatchTable(DataTable):
 
     # -- layout ---------------------------------------------------------------------
 
-    def layout_for(self, width: int, *, tokens: bool | None = None) -> bool:
+    def layout_for(self, width: int, *, tokens: bool | None = None, origins: dict[str, str] | None = None) -> bool:
         """Choose the columns for a terminal ``width`` (and whether a tokens column is
-        wanted, when given); True when the columns changed."""
+        wanted, and the profiles' tags on a board of several, when given); True when the
+        columns changed."""
         if tokens is not None:
             self.show_tokens = tokens
-        plan = plan_columns(width, tokens=self.show_tokens)
+        if origins is not None:
+            self.origin_tags = origins
+        plan = plan_columns(width, tokens=self.show_tokens, origins=self.origin_tags)
         if plan == self._plan:
             return False
         self._plan = plan
@@ -267,8 +278,7 @@ class BatchTable(DataTable):
             return None
         if key is None:
             return None
-        provider, _, batch_id = key.partition("\x00")
-        return (provider, batch_id)
+        return batch_key_of(key)
 
     def show(
         self,
@@ -310,9 +320,14 @@ class BatchTable(DataTable):
         tracked = board.get(key) if board is not None else None
         if tracked is None:  # gone from the board before the table caught up: draw nothing
             return tuple(Text("") for _ in self._columns)
-        status_width = self._plan.widths.get("status", 13) if self._plan is not None else 13
+        plan = self._plan
+        status_width = plan.widths.get("status", 13) if plan is not None else 13
+        origin = tracked.batch.origin
+        if origin and plan is not None and "origin" in plan.widths:
+            width = plan.widths["origin"]
+            origin = self.origin_tags.get(origin, "?") if width == 1 else shorten_middle(safe_text(origin), width)
         return row_cells(
-            tracked, self._now, self._id_width, self._columns, key in self._marks, self.rules, status_width
+            tracked, self._now, self._id_width, self._columns, key in self._marks, self.rules, status_width, origin
         )
 
     def _update_rows(self, keys: Iterable[BatchKey]) -> None:

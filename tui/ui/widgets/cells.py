@@ -3,6 +3,7 @@ gateway, and a "[red]" in a batch name must print as those five characters)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -86,24 +87,48 @@ class ColumnPlan:
         return sum(self.render_width(c.key) for c in self.columns)
 
 
-def plan_columns(width: int, *, tokens: bool = False) -> ColumnPlan:
+ORIGIN_TAG = Column("origin", "", 1, True)
+"""A board of several profiles at 80 columns: each row's profile as a one-letter tag (the
+header says which letter is which profile)."""
+ORIGIN_MAX = 12
+
+
+def origin_column(names: Iterable[str]) -> Column:
+    """The PROFILE column of a board of several profiles, as wide as their longest name."""
+    longest = max((len(n) for n in names), default=4)
+    return Column("origin", "PROFILE", min(max(longest, 7), ORIGIN_MAX), False)
+
+
+def plan_columns(width: int, *, tokens: bool = False, origins: Iterable[str] = ()) -> ColumnPlan:
     """The columns for a table ``width`` cells wide (scrollbar included), so that they all
     fit — a table wider than the terminal would hide its right-hand columns behind a
     horizontal scrollbar. The compact columns always; then each optional column, most wanted
     first, that leaves the id ``MIN_ID`` characters; then room to spare to columns that can
-    use more (a provider's own status such as JOB_STATE_PAUSED), and the rest to the id."""
+    use more (a provider's own status such as JOB_STATE_PAUSED), and the rest to the id.
+
+    Given the profiles of a board of several (``origins``), a PROFILE column comes first of
+    the optional ones; where it does not fit, a one-letter tag column instead."""
 
     def cost(column: Column) -> int:
         return column.width + (column.key != "mark")
 
+    names = list(origins)
+    every: tuple[Column, ...] = COLUMNS
     chosen = {c.key for c in COLUMNS if c.compact}
-    used = sum(cost(c) for c in COLUMNS if c.key in chosen and c.key != "id") + 1 + SCROLLBAR
-    by_key = {c.key: c for c in COLUMNS}
-    for key in OPTIONAL_WITH_TOKENS if tokens else OPTIONAL:
+    optional = list(OPTIONAL_WITH_TOKENS if tokens else OPTIONAL)
+    if names:
+        full = origin_column(names)
+        used = sum(cost(c) for c in COLUMNS if c.key in chosen and c.key != "id") + 1 + SCROLLBAR
+        origin = full if width - used - cost(full) >= MIN_ID else ORIGIN_TAG
+        every = (COLUMNS[0], origin, *COLUMNS[1:])
+        chosen.add("origin")
+    used = sum(cost(c) for c in every if c.key in chosen and c.key != "id") + 1 + SCROLLBAR
+    by_key = {c.key: c for c in every}
+    for key in optional:
         if width - used - cost(by_key[key]) >= MIN_ID:
             chosen.add(key)
             used += cost(by_key[key])
-    columns = tuple(c for c in COLUMNS if c.key in chosen)
+    columns = tuple(c for c in every if c.key in chosen)
     spare = max(width - used - MIN_ID, 0)
     widths: dict[str, int] = {}
     for column in columns:
@@ -197,8 +222,10 @@ def row_cells(
     marked: bool = False,
     rules: SignalRules | None = None,
     status_width: int = 13,
+    origin: str = "",
 ) -> tuple[Text, ...]:
-    """The cells of one row, in the order of ``columns``."""
+    """The cells of one row, in the order of ``columns``; ``origin`` is what the PROFILE
+    column says (its name, or its one-letter tag)."""
     batch = tracked.batch
     counts = batch.request_counts
     outcome = batch.outcome
@@ -240,6 +267,7 @@ def row_cells(
         # An empty mark is unstyled: it then shares one escape sequence with the gap after it.
         "mark": Text(MARK, style="bold") if marked else Text(" "),
         "status": status,
+        "origin": Text(origin, no_wrap=True, overflow="ellipsis"),
         "provider": Text(safe_text(batch.provider, 12)),
         "id": Text(shorten_middle(safe_text(batch.id), id_width), no_wrap=True, overflow="ellipsis"),
         "name": Text(safe_text(batch.name or "", 60), no_wrap=True, overflow="ellipsis"),

@@ -47,7 +47,9 @@ class HeaderBar(QuietStatic):
         paused: bool,
         tls_unverified: bool = False,
         attention: int | None = None,
+        read_only_of: str | None = None,
     ) -> None:
+        """``read_only_of`` names the read-only profiles when only some of the board's are."""
         text = Text.assemble(("batchtop", "bold"), " · ", safe_text(profile, 40), " · ", safe_text(host, 60))
         if attention:
             # A word and a count, not a colour alone; "!" opens the list.
@@ -60,7 +62,8 @@ class HeaderBar(QuietStatic):
             text.append(" TLS NOT VERIFIED ", style="bold reverse")
         if read_only:
             text.append("  ")
-            text.append(" READ-ONLY ", style="bold reverse")
+            of = f": {safe_text(read_only_of, 40)}" if read_only_of else ""
+            text.append(f" READ-ONLY{of} ", style="bold reverse")
         if paused:
             text.append("  ")
             text.append(" PAUSED ", style="bold reverse")
@@ -78,18 +81,37 @@ class ProviderStatusLine(QuietStatic):
     ONE_LINE = False  # wraps to up to three lines
     _measured: tuple[Text, int] | None = None
 
-    def show(self, health: list[ProviderHealth], now: float) -> None:
+    def show(self, health: list[ProviderHealth] | list[tuple[str, ProviderHealth]], now: float) -> None:
+        """Each provider's state; given (profile, health) pairs, grouped by profile
+        (``prod: ✓ openai, anthropic   staging: ! openai stale 40s · 503 from gateway``)."""
         # Providers in the same state for the same reason share one entry, so that a
         # gateway that is down reads as one line at 80 columns, not one per provider.
-        text = self._entries(health, lambda item: item.describe(now))
+        by_origin: dict[str, list[ProviderHealth]] = {}
+        for item in health:
+            origin, one = item if isinstance(item, tuple) else ("", item)
+            by_origin.setdefault(origin, []).append(one)
+        text = self._by_origin(by_origin, lambda item: item.describe(now))
         width = max((self.size.width or self.app.size.width) - 2, 20)
         if (text, width) == self._measured:
             return  # the same words at the same width: nothing to wrap or draw again
         self._measured = (text, width)
         if len(text.wrap(self.app.console, width)) > self.MAX_LINES:
             # Too many different troubles for the full form: name each cause, drop the timings.
-            text = self._entries(health, lambda item: item.brief())
+            text = self._by_origin(by_origin, lambda item: item.brief())
         self.show_text(text)
+
+    @classmethod
+    def _by_origin(cls, by_origin: dict[str, list[ProviderHealth]], detail_of) -> Text:
+        if list(by_origin) == [""]:
+            return cls._entries(by_origin[""], detail_of)
+        text = Text()
+        for origin, health in by_origin.items():
+            if text:
+                text.append("   ")
+            text.append(f"{safe_text(origin, 24)}:", style="bold")
+            text.append(" ")
+            text.append_text(cls._entries(health, detail_of))
+        return text
 
     @staticmethod
     def _entries(health: list[ProviderHealth], detail_of) -> Text:
