@@ -27,7 +27,7 @@ from tui.session import Session
 from tui.sim import SimServer
 from tui.ui.app import BatchtopApp
 from tui.ui.messages import CancelAnswered, CancelFinished, PollFinished, ProviderStateChanged
-from tui.ui.widgets.batch_table import BatchTable
+from tui.ui.widgets.batch_table import BatchTable, row_key
 
 START = 1_764_050_000.0
 """The simulator's frozen start; the app's clock is pinned a little after it."""
@@ -185,9 +185,18 @@ def table_of(app: BatchtopApp) -> BatchTable:
     return app.board_screen.table
 
 
-def cell(app: BatchtopApp, key: tuple[str, str], column: str) -> str:
-    value = table_of(app).get_cell(f"{key[0]}\x00{key[1]}", column)
+def cell(app: BatchtopApp, key: tuple[str, ...], column: str) -> str:
+    value = table_of(app).get_cell(row_key(key), column)
     return value.plain if isinstance(value, Text) else str(value)
+
+
+def table_text(app: BatchtopApp) -> str:
+    """The table's column labels, then each row's cells, one line per row, as plain text."""
+    table = table_of(app)
+    columns = [c.key for c in table._columns]
+    lines = [" ".join(c.label for c in table._columns)]
+    lines += [" ".join(cell(app, key, column) for column in columns) for key in table._order]
+    return "\n".join(lines)
 
 
 def plain(renderable) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from tui.api import Batch, GatewayError, key_origin
 from tui.cancel.outcome import Outcome
-from tui.cancel.policy import Confirmation, plan_cancel
+from tui.cancel.policy import Confirmation, may_cancel, plan_cancel
 from tui.cancel.send import AuditContext, CancelOutcome, CancelReport, cancel_batches
 from tui.monitor import BatchKey, CancelState
 from tui.text.cancel_words import OUTCOME_TITLES
@@ -63,11 +63,14 @@ class CancelFlow:
         rest asks for the protected confirmation."""
         app = self.app
         tracked = [t for k in dict.fromkeys(keys) if (t := app.board.get(k)) is not None]
-        read_only = [t.batch for t in tracked if self.read_only(t.key)]
+        # Of a read-only profile, the batches a cancel would reach (live ones): left out, and
+        # said so. Its finished ones are left out for being finished, like any other.
+        read_only = [t.batch for t in tracked if self.read_only(t.key) and may_cancel(t.batch)]
         writable = [t for t in tracked if not self.read_only(t.key)]
         unavailable = [t.batch for t in writable if t.gone or t.cancel_state is CancelState.SENDING]
-        everything_read_only = bool(read_only) and not writable
-        if not tracked and not app.several:
+        if app.several:
+            everything_read_only = bool(tracked) and not writable
+        else:
             everything_read_only = app.session.profile.read_only
         protected = any(origin.session.profile.protected for t in writable if (origin := app.origin_of(t.key)))
         plan = plan_cancel(
@@ -78,7 +81,7 @@ class CancelFlow:
         )
         if plan.refusal:
             if app.several:
-                names = sorted({b.origin for b in read_only})
+                names = sorted({t.batch.origin for t in tracked})
                 app.notify(
                     f"Read-only profile{'s' if len(names) > 1 else ''} {safe_text(', '.join(names), 80)}: "
                     "nothing can be cancelled there.",

@@ -275,6 +275,12 @@ class BoardScreen(Screen[None]):
                 f"Read-only profile{'s' if several else ''}: nothing can be cancelled here.", severity="warning"
             )
             return
+        if event.key == "c" and self.app.several:
+            keys = self.cancel_keys()
+            cancels = self.app.cancels
+            if not any(cancels.can_cancel(k) for k in keys) and any(cancels.read_only(k) for k in keys):
+                cancels.request(keys)  # greyed out for a read-only profile: it says why
+                return
         self._status_line = self.query_one(ProviderStatusLine)
         filter_input = self.query_one("#filter", Input)
         if event.key == "escape" and (filter_input.has_focus or self.app.view.filter_text):
