@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from apphelp import START, FakeClock, idle, make_app, wait_until
+from apphelp import START, FakeClock, WatchedApp, idle, make_app, session_for, wait_until
 
 from tui.monitor import ProviderHealth, ProviderState, SortOrder
 from tui.sim import SimServer
@@ -23,10 +23,10 @@ def board_app(sim: SimServer, **options):
     return make_app(sim, FakeClock(APP_NOW), **options)
 
 
-async def _every_provider(pilot, polled: Callable[[str, ProviderHealth], bool]) -> None:
+async def _every_provider(pilot, polled: Callable[[tuple[str, str], ProviderHealth], bool]) -> None:
     """Wait until each provider's health is as ``polled`` wants it, with no poll in flight."""
     app = pilot.app
-    await wait_until(pilot, lambda: idle(app) and all(polled(p, h) for p, h in app.runner.health.items()))
+    await wait_until(pilot, lambda: idle(app) and all(polled((o, h.provider), h) for o, h in app.health()))
     # Batch events pop up as toasts that would cover the table here; they have a snapshot of their own.
     app.clear_notifications()
     await pilot.pause()
@@ -40,18 +40,19 @@ async def _loaded(pilot) -> None:
 async def _refresh(pilot) -> None:
     """Press r and wait until every provider has finished a poll since: it succeeded at the
     app's time (moved on before each refresh here) or failed once more."""
-    before = {p: (h.last_ok_at, h.failures) for p, h in pilot.app.runner.health.items()}
+    before = {(o, h.provider): (h.last_ok_at, h.failures) for o, h in pilot.app.health()}
     await pilot.press("r")
     await _every_provider(pilot, lambda p, health: (health.last_ok_at, health.failures) != before[p])
 
 
-def with_rates(sim: SimServer):
+def with_rates(*sims: SimServer):
     """Two polls five minutes apart, so that changes, rates and ETAs show."""
 
     async def run_before(pilot) -> None:
         await _loaded(pilot)
         pilot.app.clock.advance(300)
-        sim.clock.advance(300)
+        for sim in sims:
+            sim.clock.advance(300)
         await _refresh(pilot)
 
     return run_before
@@ -246,3 +247,51 @@ def test_attention_view(snap_compare) -> None:
         assert snap_compare(board_app(server, providers=("openai",)), terminal_size=(80, 24), run_before=run_before)
     finally:
         server.stop()
+
+
+# -- several profiles on one board (issue 12) ------------------------------------------------
+
+
+def two_profiles_app(prod: SimServer, staging: SimServer) -> WatchedApp:
+    """prod and a read-only staging, each on a simulator of its own (seeds 7 and 8)."""
+    sessions = [
+        session_for(prod, providers=("openai", "anthropic"), name="prod"),
+        session_for(staging, providers=("openai", "gemini"), name="staging", read_only=True),
+    ]
+    return WatchedApp(sessions, clock=FakeClock(APP_NOW))
+
+
+def test_two_profiles_80x24(snap_compare, sim: SimServer) -> None:
+    staging = SimServer(seed=8, frozen=True, start_time=START).start()
+    try:
+        assert snap_compare(two_profiles_app(sim, staging), terminal_size=(80, 24), run_before=with_rates(sim, staging))
+    finally:
+        staging.stop()
+
+
+def test_two_profiles_160x48(snap_compare, sim: SimServer) -> None:
+    staging = SimServer(seed=8, frozen=True, start_time=START).start()
+    try:
+        assert snap_compare(two_profiles_app(sim, staging), terminal_size=(160, 48), run_before=_loaded)
+    finally:
+        staging.stop()
+
+
+def test_two_profiles_bulk_dialog(snap_compare, sim: SimServer) -> None:
+    """Marks on both profiles: the dialog names them and leaves out read-only staging's."""
+    staging = SimServer(seed=8, frozen=True, start_time=START).start()
+
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        app = pilot.app
+        keys = app.board.sorted_keys(SortOrder.NEWEST)
+        live = [k for k in keys if app.board.get(k).batch.status == "in_progress"]
+        chosen = [k for k in live if k[2] == "prod"][:3] + [k for k in live if k[2] == "staging"][:2]
+        app.mark_all(chosen)
+        await pilot.pause()
+        await pilot.press("c")
+
+    try:
+        assert snap_compare(two_profiles_app(sim, staging), terminal_size=(100, 30), run_before=run_before)
+    finally:
+        staging.stop()
