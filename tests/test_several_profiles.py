@@ -16,6 +16,7 @@ from apphelp import (
     START,
     FakeClock,
     WatchedApp,
+    plain,
     session_for,
     table_of,
     table_text,
@@ -24,6 +25,7 @@ from apphelp import (
     wait_until,
 )
 from audithelp import audit_lines
+from textual.widgets import Static
 
 from tui.api import batch_key
 from tui.cli import main
@@ -294,3 +296,22 @@ def test_a_broken_view_names_the_file_the_line_and_the_view(view, line, words, c
     err = capsys.readouterr().err
     assert f"{config_path()} line {line}, view 'incident'" in err
     assert words in err
+
+
+async def test_the_audit_screen_names_each_attempts_profile(two_sims) -> None:
+    a, b = two_sims
+    app = board_of(a, b)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot, app)
+        same = live_ids(a)[0]
+        for origin in ("prod", "staging"):
+            key = batch_key("openai", same, origin)
+            assert table_of(app).select(key)
+            await pilot.pause()
+            await pilot.press("c", "y")
+            await wait_until(pilot, lambda key=key: app.board.get(key).cancel_state is CancelState.ACCEPTED)
+        assert a.world.cancel_count("openai", same) == b.world.cancel_count("openai", same) == 1
+        await pilot.press("L")
+        await pilot.pause()
+        shown = " ".join(" ".join(plain(static.content).split()) for static in app.screen.query(Static))
+        assert f"prod/openai {same}" in shown and f"staging/openai {same}" in shown

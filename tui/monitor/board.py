@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from tui.api import Batch, BatchKey, key_origin
+from tui.api import Batch, BatchKey
 from tui.monitor.history import ProgressHistory
 from tui.monitor.signals import SignalRules, stalled
 from tui.monitor.totals import Totals
@@ -313,10 +313,6 @@ class Board:
         if provider is None:
             return list(self._batches.values())
         return [t for key, t in self._batches.items() if key[0] == provider]
-
-    def origins(self) -> list[str]:
-        """The profiles the board's batches came through, in order of first sight."""
-        return list(dict.fromkeys(key_origin(key) for key in self._batches))
 
     # -- updates ----------------------------------------------------------------------
 

@@ -33,11 +33,13 @@ class AuditScreen(ModalScreen[None]):
                 for _ in range(4):
                     table.add_column(no_wrap=True)
                 table.add_column(overflow="fold")
+                several = len({record.profile for record in self.records}) > 1  # a board of several
                 for record in self.records:
+                    where = f"{safe_text(record.profile, 24)}/" if several else ""
                     table.add_row(
                         Text(local_time(record.timestamp).split(" ")[-1]),
                         Text(safe_text(record.outcome, 10)),
-                        Text(safe_text(record.provider, 12)),
+                        Text(where + safe_text(record.provider, 12)),
                         Text(safe_text(record.batch_id, 80)),
                         Text(safe_text(record.message or record.status_after or "", 120)),
                     )
