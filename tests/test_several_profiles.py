@@ -315,3 +315,10 @@ async def test_the_audit_screen_names_each_attempts_profile(two_sims) -> None:
         await pilot.pause()
         shown = " ".join(" ".join(plain(static.content).split()) for static in app.screen.query(Static))
         assert f"prod/openai {same}" in shown and f"staging/openai {same}" in shown
+
+
+def test_profiles_list_shows_the_views_too(capsys) -> None:
+    write_config(CONFIG)
+    assert main(["profiles", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "VIEW" in out and "incident  prod, staging" in " ".join(out.split("\n"))

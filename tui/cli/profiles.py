@@ -74,6 +74,9 @@ def _list(path: Path) -> int:
         for name, p in config.profiles.items()
     ]
     print_columns(("NAME", "BASE_URL", "PROVIDERS", "KEY", "MODE"), rows, sys.stdout)
+    if config.views:
+        print()
+        print_columns(("VIEW", "PROFILES"), [(n, ", ".join(v)) for n, v in config.views.items()], sys.stdout)
     return ExitCode.OK
 
 
