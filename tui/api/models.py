@@ -455,6 +455,14 @@ class Batch(_Lenient):
     __hash__ = None  # type: ignore[assignment]
 
     @property
+    def wire(self) -> dict[str, Any]:
+        """The batch object as the gateway sent it (read-only); for a batch built in code,
+        its fields in the wire's shape."""
+        if self._raw:
+            return self._raw
+        return self.model_dump(mode="json", exclude={"provider", "origin"}, exclude_none=True)
+
+    @property
     def key(self) -> BatchKey:
         """Batches are identified by (provider, id): ids are only unique per provider. On a
         board of several profiles, by the profile too (see :func:`batch_key`)."""

@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             return run_board(args)
+        if args.command == "replay":
+            return run_replay_command(args)
         if args.command in WITHOUT_SESSION:
             return WITHOUT_SESSION[args.command](args)
         return _run_with_session(WITH_SESSION[args.command], args)
@@ -56,6 +58,17 @@ def run_board(args: argparse.Namespace) -> int:
     from tui.ui.app import run_app  # Textual is imported here and only here
 
     return run_app(args)
+
+
+def run_replay_command(args: argparse.Namespace) -> int:
+    from tui.record import RecordingError
+    from tui.ui.replay_app import run_replay  # Textual is imported here, for the replay board
+
+    try:
+        return run_replay(args.file, follow=args.follow, speed=args.speed, at=args.at)
+    except RecordingError as exc:
+        err(exc.message)
+        return ExitCode.USAGE
 
 
 def _run_with_session(command: Callable[[argparse.Namespace, Session], int], args: argparse.Namespace) -> int:

@@ -70,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument(
         "--max-fps", metavar="N", type=_fps, default=None, help="redraw at most N times a second (default 60)"
     )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        nargs="?",
+        const="",
+        default=None,
+        help="record every poll and cancel of the board to FILE (gzip NDJSON; default: a new file "
+        "in the state folder's recordings/), for `batchtop replay`",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_list(commands)
     _add_show(commands)
@@ -78,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profiles(commands)
     _add_audit(commands)
     _add_sim(commands)
+    _add_replay(commands)
     return parser
 
 
@@ -341,6 +351,20 @@ def _add_sim(commands: Commands) -> None:
         help="a new batch per provider about every SECONDS of simulated time (0: none)",
     )
     sim_cmd.add_argument("--quiet", action="store_true", help="do not print a line per request")
+
+
+def _add_replay(commands: Commands) -> None:
+    help_text = "show the board of a recording (batchtop --record), as it was; always read-only"
+    replay = commands.add_parser(
+        "replay",
+        help=help_text,
+        description=help_text + ". Keys: p pause, . and , step a poll, ] and [ one minute, } and { ten, "
+        "g go to a time, x speed (x1, x10, x60).",
+    )
+    replay.add_argument("file", metavar="FILE", help="a recording (its rotated parts FILE.1, FILE.2... are read too)")
+    replay.add_argument("--follow", action="store_true", help="follow a recording that is still being written")
+    replay.add_argument("--speed", type=_positive_float, default=None, help="start at this speed (default 1)")
+    replay.add_argument("--at", metavar="TIME", help="start paused at HH:MM[:SS] (local time) or +N minutes")
 
 
 if __name__ == "__main__":

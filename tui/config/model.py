@@ -115,6 +115,10 @@ class Profile(BaseModel):
         default=False, description="Hide every way to cancel: for watching production safely."
     )
     protected: StrictFlag = Field(default=False, description="Ask for a typed confirmation on every cancel.")
+    record: StrictFlag = Field(
+        default=False,
+        description="Record every board session of this profile (as --record does) to the state folder.",
+    )
     verify_tls: StrictFlag = Field(default=True, description="Check the gateway's TLS certificate.")
     ca_bundle: Path | None = Field(
         default=None,

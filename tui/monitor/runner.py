@@ -23,6 +23,7 @@ from tui.api.client import BatchListing
 from tui.monitor.board import Board, BoardChange
 from tui.monitor.poller import PAGE_ONE_MAX, poll_provider, walk_history
 from tui.monitor.schedule import ProviderHealth
+from tui.monitor.tap import HISTORY_PAGE, PAGE_ONE, PollTap
 
 MIN_WAIT = 0.05
 """Never poll a provider again sooner than this (seconds), whatever its schedule says."""
@@ -70,10 +71,13 @@ class PollRunner:
         on_history_page: Callable[[PollReport], object] = lambda report: None,
         walk_every: float = HISTORY_WALK_EVERY,
         origin: str = "",
+        tap: PollTap | None = None,
     ) -> None:
         self.board = board
         self.origin = origin
         """The profile polled, on a board of several profiles: its reports say so."""
+        self.tap = tap
+        """Told of every poll the board takes (a recording), when set."""
         self.clock = clock
         now = clock()
         self.health = {provider: ProviderHealth(provider, interval, next_poll_at=now) for provider in providers}
@@ -152,10 +156,14 @@ class PollRunner:
             poll = await poll_provider(client, provider, self.board, limit=self._page_one.get(provider, PAGE_ONE_MAX))
         except GatewayError as exc:
             health.failed(self.clock(), exc)
+            if self.tap is not None:
+                self.tap.failed(self.origin, provider, exc)
             return PollReport(provider, error=exc, next_poll_at=health.next_poll_at, origin=self.origin)
         except Exception as exc:  # noqa: BLE001 — a surprise in gateway data must not end polling
             error = GatewayError(f"unexpected answer from gateway ({type(exc).__name__})", short="unexpected answer")
             health.failed(self.clock(), error)
+            if self.tap is not None:
+                self.tap.failed(self.origin, provider, error)
             return PollReport(
                 provider,
                 error=error,
@@ -165,6 +173,8 @@ class PollRunner:
             )
         self._page_one[provider] = poll.next_limit
         change = self.board.take(poll)
+        if self.tap is not None:
+            self.tap.polled(self.origin, poll, PAGE_ONE)
         health.succeeded(self.clock(), note=poll.listing_note or self._walk_notes.get(provider))
         return PollReport(provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin)
 
@@ -179,6 +189,8 @@ class PollRunner:
         try:
             async for poll in walk_history(client, provider, self.board, listing=listing):
                 change = self.board.take(poll)
+                if self.tap is not None:
+                    self.tap.polled(self.origin, poll, HISTORY_PAGE)
                 note = poll.listing_note or note
                 self._on_history_page(
                     PollReport(provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin)

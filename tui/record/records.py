@@ -68,6 +68,12 @@ class Poll:
     provider: str
     kind: str
     batches: tuple[dict[str, Any], ...]
+    gone: tuple[str, ...] = ()
+    """Ids the gateway answered 404 for in this poll (the board marks them gone)."""
+    fetched_finished: tuple[str, ...] = ()
+    """Ids a retrieve found finished in this poll (the board never fetches them again)."""
+    note: str | None = None
+    """Why the provider's list is incomplete, when the poll said so (page cap, repeated pages)."""
 
 
 @dataclass(frozen=True)
@@ -172,13 +178,27 @@ def _header(obj: dict[str, Any]) -> Header:
 
 
 def _poll(obj: dict[str, Any]) -> Poll:
+    note = obj.get("note")
+    if note is not None and not isinstance(note, str):
+        raise TypeError("note")
     return Poll(
         at=_number(obj, "at"),
         profile=_text(obj, "profile"),
         provider=_text(obj, "provider"),
         kind=_text(obj, "kind"),
         batches=_dicts(obj, "batches"),
+        gone=_texts(obj, "gone"),
+        fetched_finished=_texts(obj, "fetched_finished"),
+        note=note,
     )
+
+
+def _texts(obj: dict[str, Any], key: str) -> tuple[str, ...]:
+    """An optional list of strings (absent: none)."""
+    value = obj.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError(key)
+    return tuple(value)
 
 
 def _poll_failed(obj: dict[str, Any]) -> PollFailed:

@@ -115,8 +115,12 @@ class Recorder:
         provider: str,
         batches: Sequence[Mapping[str, Any]],
         kind: str,
+        gone: Sequence[str] = (),
+        fetched_finished: Sequence[str] = (),
+        note: str | None = None,
     ) -> None:
-        """One answer's batches, as the gateway sent them; ``kind`` is one of POLL_KINDS."""
+        """One answer's batches, as the gateway sent them; ``kind`` is one of POLL_KINDS.
+        ``gone``, ``fetched_finished`` and ``note``: what else the board took from the poll."""
         if kind not in POLL_KINDS:
             raise ValueError(f"poll kind must be one of {', '.join(POLL_KINDS)}, not {kind!r}")
         with self._lock:
@@ -129,6 +133,9 @@ class Recorder:
                     "profile": profile,
                     "provider": provider,
                     "kind": kind,
+                    **({"gone": list(gone)} if gone else {}),
+                    **({"fetched_finished": list(fetched_finished)} if fetched_finished else {}),
+                    **({"note": note} if note else {}),
                 }
             )
             full = [self._encode(batch if isinstance(batch, dict) else dict(batch), "batch") for batch in batches]

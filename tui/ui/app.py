@@ -14,6 +14,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -28,6 +29,11 @@ from tui.config import ConfigError, config_path, load_config
 from tui.monitor import BatchKey, Board, BoardChange, BoardView, ProviderState
 from tui.monitor.events import BatchEvent, EventBook
 from tui.monitor.runner import PollRunner
+
+if TYPE_CHECKING:
+    from tui.monitor.recording import RecordingTap
+    from tui.monitor.replay import ReplayRunner
+    from tui.record import Recorder
 from tui.monitor.schedule import ProviderHealth
 from tui.monitor.signals import SignalRules, attention_keys, needs_attention, rules_for
 from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session, open_sessions
@@ -73,6 +79,7 @@ class BatchtopApp(App[int]):
         open_profile: SessionOpener | None = None,
         profile_names: Callable[[], list[str]] | None = None,
         audit: AuditLog | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         super().__init__()
         # Partial updates start where the change starts (see tui/ui/partial_update.py).
@@ -87,6 +94,14 @@ class BatchtopApp(App[int]):
         self._open_profile = open_profile
         self._profile_names = profile_names or (lambda: [session.profile_name])
         self.board = Board(self.clock)
+        self.recorder = recorder
+        """Where every poll and cancel is recorded (``--record``), when it is."""
+        self.tap: RecordingTap | None = None
+        if recorder is not None:
+            from tui.monitor.recording import RecordingTap  # the recording machinery only when recording
+
+            names = {("" if len(sessions) == 1 else s.profile_name): s.profile_name for s in sessions}
+            self.tap = RecordingTap(recorder, lambda: self.clock(), names=names, on_problem=self._recording_failed)
         self.origins: dict[str, Origin] = {}
         """The profiles on the board, by origin name ("" alone on a board of one profile)."""
         self._set_origins(sessions)
@@ -129,10 +144,12 @@ class BatchtopApp(App[int]):
                 where = f"{origin.name}: " if origin.name else ""
                 self.notify(where + warning, severity="warning", timeout=10)
         self._status_timer = self.set_interval(1.0, self._tick_status, pause=True)
+        self._start_recording()
         self._start_polling()
 
     async def on_unmount(self) -> None:
         await self._stop_polling()
+        self._stop_recording()
         if self._sinks is not None:
             with contextlib.suppress(Exception):
                 await self._sinks.close()
@@ -157,7 +174,7 @@ class BatchtopApp(App[int]):
         return len(self.origins) > 1
 
     @property
-    def runner(self) -> PollRunner:
+    def runner(self) -> PollRunner | ReplayRunner:
         """The first profile's poll loop (the only one, on a board of one profile)."""
         return next(iter(self.origins.values())).runner
 
@@ -200,10 +217,58 @@ class BatchtopApp(App[int]):
             host,
             read_only=bool(locked),
             read_only_of=None if len(locked) == len(sessions) else ", ".join(locked),
-            paused=self.paused,
+            paused=self.paused and not self.replaying,
             tls_unverified=any(s.tls_unverified for s in sessions),
             attention=attention,
+            badge=self._header_badge(),
         )
+
+    replaying = False
+    """A replay of a recording (``tui/ui/replay_app.py``): its badge says paused."""
+
+    def _header_badge(self) -> str | None:
+        """A word for the header beside the profile: REC while recording (a replay says so, and when)."""
+        return "REC" if self.recorder is not None else None
+
+    def _start_recording(self) -> None:
+        if self.recorder is None:
+            return
+        from tui import __version__
+        from tui.record import RecordingError
+
+        profiles = [
+            {
+                "name": s.profile_name,
+                "base_url": s.profile.base_url,
+                "api": s.profile.api,
+                "providers": list(s.profile.providers),
+                "interval": s.profile.interval,
+                "read_only": s.profile.read_only,
+                "gateway": s.gateway_host,
+            }
+            for s in self.sessions
+        ]
+        try:
+            self.recorder.header(profiles=profiles, started_at=self.clock(), app_version=__version__)
+        except RecordingError as exc:
+            self._recording_failed(exc.message)
+
+    def _recording_failed(self, message: str) -> None:
+        self.notify(safe_text(message, 300), title="Recording stopped", severity="error", timeout=15)
+
+    def _stop_recording(self, why: str | None = None) -> None:
+        recorder, self.recorder, self.tap = self.recorder, None, None
+        if recorder is None:
+            return
+        from tui.record import RecordingError
+
+        for origin in self.origins.values():
+            if isinstance(origin.runner, PollRunner):
+                origin.runner.tap = None
+        with contextlib.suppress(RecordingError):
+            recorder.close()
+        if why:
+            self.notify(why, title="Recording stopped", severity="warning", timeout=10)
 
     def _secrets(self) -> list[str]:
         return [s.api_key for s in self.sessions if s.api_key]
@@ -219,6 +284,7 @@ class BatchtopApp(App[int]):
             on_poll_finished=lambda report: self.post_message(PollFinished(report)),
             on_history_page=lambda report: self.post_message(HistoryPageListed(report)),
             origin=origin,
+            tap=self.tap,
         )
 
     def _start_polling(self) -> None:
@@ -457,6 +523,8 @@ class BatchtopApp(App[int]):
             self.notify(exc.message, title="Cannot switch profile", severity="error", timeout=10)
             return
         await self._stop_polling()
+        # A recording is of the profiles it started with (its header names them).
+        self._stop_recording(f"the recording holds the board until the switch to {safe_text(name, 40)}")
         self._sessions_to_close.extend(self.sessions)
         self.clock = self._fixed_clock or session.clock
         self.board = Board(self.clock)
@@ -510,6 +578,22 @@ makes young collections 14x rarer and full ones, which follow every hundredth, t
 in the same start. Garbage cycles are still collected, in bigger and rarer steps."""
 
 
+def open_recorder(asked: str | None, sessions: list[Session]) -> Recorder | None:
+    """The recorder ``--record [FILE]`` asks for (or a profile's ``record = true``), or None.
+    Raises ConfigError (exit 2) when the file cannot be made."""
+    if asked is None and not any(s.profile.record for s in sessions):
+        return None
+    from pathlib import Path
+
+    from tui.record import Recorder, RecordingError, default_recording_path
+
+    path = Path(asked).expanduser() if asked else default_recording_path(time.time())
+    try:
+        return Recorder(path, secrets=[s.api_key for s in sessions if s.api_key])
+    except RecordingError as exc:
+        raise ConfigError(f"config error: cannot record: {exc.message}") from None
+
+
 def run_app(args: argparse.Namespace) -> int:
     """Open the live board for the profile the flags choose. ConfigError propagates (exit 2)."""
     request = SessionRequest.from_args(args)
@@ -522,11 +606,16 @@ def run_app(args: argparse.Namespace) -> int:
             return demo
         return open_session(SessionRequest(profile=name, read_only=request.read_only))
 
-    app = BatchtopApp(sessions, open_profile=open_profile, profile_names=lambda: _profile_names(session))
+    recorder = open_recorder(getattr(args, "record", None), sessions)
+    app = BatchtopApp(
+        sessions, open_profile=open_profile, profile_names=lambda: _profile_names(session), recorder=recorder
+    )
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         app.run()
     finally:
+        if recorder is not None:
+            print(f"batchtop: recorded to {recorder.path}", file=sys.stderr)
         for opened in {id(s): s for s in [*sessions, *app.sessions, *app._sessions_to_close]}.values():
             opened.close()
     return app.return_code or 0

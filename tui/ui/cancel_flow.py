@@ -194,6 +194,15 @@ class CancelFlow:
         """One cancel was answered: show it on its row (and on the progress screen)."""
         app = self.app
         key = outcome.key
+        if app.tap is not None:
+            app.tap.cancelled(
+                key_origin(key),
+                outcome.batch.provider,
+                outcome.batch.id,
+                outcome.outcome.value,
+                outcome.message or "",
+                None,
+            )
         if outcome.outcome == Outcome.ACCEPTED:
             tracked = app.board.get(key)
             answer = outcome.answer

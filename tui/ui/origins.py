@@ -9,10 +9,14 @@ from (``BatchtopApp.origin_of``), with that profile's read-only and protection.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui.api import BifrostClient
 from tui.monitor.runner import PollRunner
 from tui.session import Session
+
+if TYPE_CHECKING:
+    from tui.monitor.replay import ReplayRunner
 
 
 @dataclass
@@ -22,7 +26,8 @@ class Origin:
     name: str
     """The profile's name on a board of several; "" on a board of one."""
     session: Session
-    runner: PollRunner
+    runner: PollRunner | ReplayRunner
+    """Its poll loop; on a replay, the player's stand-in for it."""
     client: BifrostClient | None = None
     """Open while polling."""
     tag: str = ""

@@ -48,9 +48,14 @@ class HeaderBar(QuietStatic):
         tls_unverified: bool = False,
         attention: int | None = None,
         read_only_of: str | None = None,
+        badge: str | None = None,
     ) -> None:
-        """``read_only_of`` names the read-only profiles when only some of the board's are."""
+        """``read_only_of`` names the read-only profiles when only some of the board's are;
+        ``badge`` comes first after the name (a replay's ``REPLAY 03:12:05 ×10``)."""
         text = Text.assemble(("batchtop", "bold"), " · ", safe_text(profile, 40), " · ", safe_text(host, 60))
+        if badge:
+            text.append("  ")
+            text.append(f" {badge} ", style="bold reverse")
         if attention:
             # A word and a count, not a colour alone; "!" opens the list.
             text.append("  ")
