@@ -266,3 +266,43 @@ def test_the_recording_reads_back_with_what_the_board_took(recorded) -> None:
     bedrock = [r for r in records if type(r).__name__ == "Poll" and r.provider == "bedrock" and r.kind == "page_one"]
     assert bedrock and any(b.get("request_counts", {}).get("total") for b in bedrock[-1].batches)
     assert wait_until  # (imported for symmetry with the app tests)
+
+
+# -- sim --replay: a recording served as a gateway --------------------------------------------
+
+FIXTURE = Path(__file__).parent / "recordings" / "field-503.ndjson.gz"
+"""The live board against the simulator (seed 7), 3 polls 120 s apart, gemini answering
+503 at the second (made as tests/recordings/README.md says)."""
+
+
+def test_a_recording_served_as_a_gateway_answers_as_it_did(capsys) -> None:
+    from tui.cli.simulator import recorded_answers
+    from tui.sim.recorded import RecordedGateway
+
+    name, answers = recorded_answers(str(FIXTURE))
+    assert name == "field" and {a.provider for a in answers} == {"openai", "gemini"}
+    failed = next(a for a in answers if a.error is not None)
+    gateway = RecordedGateway(answers, frozen=True).start()
+    try:
+        url = gateway.base_url
+        assert main(["list", "--base-url", url, "--provider", "openai", "--provider", "gemini"]) == 0
+        listed = capsys.readouterr().out.strip().splitlines()
+        first = [a for a in answers if a.at == answers[0].at or a.at <= answers[0].at + 1]
+        assert len(listed) - 1 == len({b["id"] for a in first if a.error is None for b in a.batches})
+        gateway.clock.advance(failed.at - gateway.clock.now())  # to the failed poll
+        assert main(["list", "--base-url", url, "--provider", "gemini"]) == 1
+        err = capsys.readouterr().err
+        assert "503" in err and err.count("\n") == 1
+        latest = [a for a in answers if a.provider == "openai" and a.at <= gateway.clock.now()][-1]
+        live = next(b["id"] for b in latest.batches if b.get("status") == "in_progress")
+        assert main(["cancel", live, "--base-url", url, "--provider", "openai", "--yes"]) == 1
+        assert "nothing can be cancelled" in capsys.readouterr().err
+    finally:
+        gateway.stop()
+
+
+def test_sim_replay_of_a_foreign_file_is_exit_2(tmp_path: Path, capsys) -> None:
+    foreign = tmp_path / "x.gz"
+    foreign.write_bytes(b"not gzip")
+    assert main(["sim", "--replay", str(foreign)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

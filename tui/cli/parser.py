@@ -351,6 +351,17 @@ def _add_sim(commands: Commands) -> None:
         help="a new batch per provider about every SECONDS of simulated time (0: none)",
     )
     sim_cmd.add_argument("--quiet", action="store_true", help="do not print a line per request")
+    sim_cmd.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer as the gateway of a recording (batchtop --record) did, from its first answer on "
+        "(--speed applies; cancel is refused)",
+    )
+    sim_cmd.add_argument(
+        "--replay-profile",
+        metavar="NAME",
+        help="with --replay: the profile of a recording of several (default: the first)",
+    )
 
 
 def _add_replay(commands: Commands) -> None:
