@@ -673,7 +673,9 @@ async def test_poller_follows_a_batch_off_the_first_page_and_marks_unknown_ones_
 
 
 async def test_quitting_mid_cancel_still_leaves_a_record_of_what_was_sent(sim: SimServer) -> None:
-    sim.faults.add(FaultRule("latency", delay=1.0, method="POST"))
+    # The answers are held 3 s: long enough that, even on a loaded machine, the app is
+    # quit before they come (at 1 s, a clean-clone CI run saw the report in first).
+    sim.faults.add(FaultRule("latency", delay=3.0, method="POST"))
     app = make_app(sim, providers=OPENAI)
     async with app.run_test(size=(80, 24)) as pilot:
         await started(pilot, app)
@@ -685,7 +687,7 @@ async def test_quitting_mid_cancel_still_leaves_a_record_of_what_was_sent(sim: S
         await pilot.press("q")
         await pilot.pause(0.1)
     assert cancels(sim, keys) == {k: 1 for k in keys}  # the gateway got both...
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(3.2)
     assert all(sim.world.batch(*k)["status"] == "cancelling" for k in keys)  # ...and acted on them
     assert sorted(r["batch_id"] for r in audit_lines()) == sorted(k[1] for k in keys)
 
