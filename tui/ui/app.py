@@ -291,7 +291,10 @@ class BatchtopApp(App[int]):
         for origin in self.origins.values():
             origin.client = origin.session.client(origin.name)
             self.run_worker(
-                origin.runner.run(origin.client), group="poll", name=f"poll {origin.name}", exit_on_error=False
+                origin.runner.run(origin.client),
+                group="poll",
+                name=f"poll {origin.name}".strip(),
+                exit_on_error=False,
             )
         self._update_status_timer()
 
