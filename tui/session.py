@@ -225,6 +225,22 @@ def open_sessions(request: SessionRequest | argparse.Namespace) -> list[Session]
     return sessions
 
 
+def recorded_profiles(sessions: list[Session]) -> list[dict[str, Any]]:
+    """What a recording's header says of each profile it holds (never the key)."""
+    return [
+        {
+            "name": s.profile_name,
+            "base_url": s.profile.base_url,
+            "api": s.profile.api,
+            "providers": list(s.profile.providers),
+            "interval": s.profile.interval,
+            "read_only": s.profile.read_only,
+            "gateway": s.gateway_host,
+        }
+        for s in sessions
+    ]
+
+
 def start_demo_session(request: SessionRequest | argparse.Namespace, **sim_options: Any) -> Session:
     """Start the simulator on a free loopback port; reads and writes no config file."""
     from tui.config import ConfigFile

@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
             return run_board(args)
         if args.command == "replay":
             return run_replay_command(args)
+        if args.command == "share":
+            from tui.cli.share import run_share  # aiohttp only for share
+
+            return run_share(args)
         if args.command in WITHOUT_SESSION:
             return WITHOUT_SESSION[args.command](args)
         return _run_with_session(WITH_SESSION[args.command], args)

@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit(commands)
     _add_sim(commands)
     _add_replay(commands)
+    _add_share(commands)
     return parser
 
 
@@ -376,6 +377,45 @@ def _add_replay(commands: Commands) -> None:
     replay.add_argument("--follow", action="store_true", help="follow a recording that is still being written")
     replay.add_argument("--speed", type=_positive_float, default=None, help="start at this speed (default 1)")
     replay.add_argument("--at", metavar="TIME", help="start paused at HH:MM[:SS] (local time) or +N minutes")
+
+
+def _max_viewers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of viewers, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def _add_share(commands: Commands) -> None:
+    help_text = "show the board read-only in browser tabs: one poller, any number of viewers (textual-serve)"
+    share = _connected(
+        commands,
+        "share",
+        help_text,
+        epilog="The link carries a random token; without it every request is refused. Viewers never "
+        "receive the key and cannot cancel. Stop with Ctrl-C; the feed stays as a recording.",
+    )
+    share.add_argument(
+        "--view", metavar="NAME", default=argparse.SUPPRESS, help="share the profiles of a [views.NAME] on one board"
+    )
+    share.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: loopback only)")
+    share.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765; 0 for any free port)")
+    share.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address viewers use when the port is forwarded or proxied (e.g. https://board.example.com)",
+    )
+    share.add_argument(
+        "--max-viewers", metavar="N", type=_max_viewers, default=8, help="browser tabs at once (default 8)"
+    )
+    share.add_argument(
+        "--feed",
+        metavar="FILE",
+        help="the live feed's file (a recording; default: a new file in the state folder's recordings/)",
+    )
 
 
 if __name__ == "__main__":

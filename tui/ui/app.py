@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from tui.record import Recorder
 from tui.monitor.schedule import ProviderHealth
 from tui.monitor.signals import SignalRules, attention_keys, needs_attention, rules_for
-from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session, open_sessions
+from tui.session import DEMO_PROFILE, Session, SessionRequest, open_session, open_sessions, recorded_profiles
 from tui.text.safe import safe_text
 from tui.ui import partial_update
 from tui.ui.cancel_flow import CancelFlow
@@ -236,18 +236,7 @@ class BatchtopApp(App[int]):
         from tui import __version__
         from tui.record import RecordingError
 
-        profiles = [
-            {
-                "name": s.profile_name,
-                "base_url": s.profile.base_url,
-                "api": s.profile.api,
-                "providers": list(s.profile.providers),
-                "interval": s.profile.interval,
-                "read_only": s.profile.read_only,
-                "gateway": s.gateway_host,
-            }
-            for s in self.sessions
-        ]
+        profiles = recorded_profiles(self.sessions)
         try:
             self.recorder.header(profiles=profiles, started_at=self.clock(), app_version=__version__)
         except RecordingError as exc:
