@@ -252,3 +252,64 @@ async def test_viewers_cost_the_gateway_nothing_and_are_capped(shared: Shared) -
     async with asyncio.timeout(10):
         while shared.server.stats.viewer_pids:
             await asyncio.sleep(0.05)
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def test_a_busy_port_is_one_line_exit_1_and_leaves_no_empty_feed(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from tui.cli import main
+    from tui.record import recordings_dir
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["share", "--demo", "--port", str(port)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert (
+        err
+        == f"batchtop: cannot listen on 127.0.0.1:{port}: address already in use; give --port N (0 for any free port)"
+    )
+    assert not recordings_dir().exists() or not list(recordings_dir().iterdir())
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--public-url", "board.example.com"], "expected http(s)://HOST[:PORT]"),
+        (["--public-url", "https://board.example.com/board"], "scheme, host and port only"),
+        (["--view", "incident"], "no view 'incident'"),
+    ],
+)
+def test_bad_share_flags_are_one_line_and_exit_2(args, says, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    assert main(["share", *args]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_the_share_terminal_hears_when_polls_fail_and_come_back() -> None:
+    from tui.api import GatewayError
+    from tui.monitor.runner import PollReport
+    from tui.share.sharing import PollNews
+
+    said: list[str] = []
+    news = PollNews(said.append)
+    down = GatewayError("cannot connect to 127.0.0.1:1", short="cannot connect")
+    for report in (
+        PollReport("openai", error=down),
+        PollReport("openai", error=down),  # the same again: already said
+        PollReport("anthropic"),  # healthy all along: nothing to say
+        PollReport("openai", error=GatewayError("403", short="403 key\x1b[2J rejected")),
+        PollReport("openai"),
+        PollReport("openai"),
+    ):
+        news(report)
+    assert [line.split(" ", 1)[1] for line in said] == [
+        "openai: cannot connect (the poller retries; viewers see it on the board)",
+        "openai: 403 key\\x1b[2J rejected (the poller retries; viewers see it on the board)",
+        "openai: polling again",
+    ]

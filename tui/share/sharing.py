@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import getpass
+import os
 import signal
 import socket
 import time
@@ -18,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tui.monitor.runner import PollReport
 from tui.record import Recorder, RecordingError, default_recording_path
 from tui.session import Session
 from tui.share.access import Access, new_token
 from tui.share.feed import FeedPoller
 from tui.share.server import DEFAULT_MAX_VIEWERS, ShareServer
+from tui.text.safe import safe_text
 
 DEFAULT_PORT = 8765
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -60,49 +64,62 @@ def share_board(sessions: list[Session], settings: ShareSettings, *, say: Callab
     """Share the sessions' board until interrupted. Raises ShareError when it cannot start."""
     secrets = [s.api_key for s in sessions if s.api_key]
     path = settings.feed or default_recording_path(time.time())
-    try:
-        recorder = Recorder(path, secrets=secrets)
-    except RecordingError as exc:
-        raise ShareError(f"cannot write the feed: {exc.message}") from None
-    try:
-        poller = FeedPoller(sessions, recorder, on_problem=lambda message: say(f"{_now()} the feed stopped: {message}"))
-        try:
-            poller.start_feed()
-        except RecordingError as exc:
-            raise ShareError(f"cannot write the feed: {exc.message}") from None
-        access = Access(new_token(), settings.host, public_url=settings.public_url)
-        server = ShareServer(
-            recorder.path,
-            access,
-            title=f"batchtop — {describe(sessions)}",
-            max_viewers=settings.max_viewers,
-            secrets=secrets,
-            on_viewer=lambda line: say(f"{_now()} {line}"),
-        )
-        asyncio.run(_serve(poller, server, sessions, settings, say))
-    finally:
-        with contextlib.suppress(RecordingError):
-            recorder.close()
-    say(f"batchtop share: stopped; the feed is kept as a recording: {recorder.path}")
+    server = ShareServer(
+        path,
+        Access(new_token(), settings.host, public_url=settings.public_url),
+        title=f"batchtop — {describe(sessions)}",
+        max_viewers=settings.max_viewers,
+        secrets=secrets,
+        on_viewer=lambda line: say(f"{_now()} {line}"),
+    )
+    asyncio.run(_serve(server, sessions, settings, secrets, say))
 
 
 async def _serve(
-    poller: FeedPoller,
     server: ShareServer,
     sessions: list[Session],
     settings: ShareSettings,
+    secrets: list[str],
     say: Callable[[str], object],
 ) -> None:
     try:
         port = await server.start(settings.host, settings.port)
     except OSError as exc:
         await server.stop()
-        why = exc.strerror or str(exc)
-        hint = "; give --port N (0 for any free port)" if settings.port else ""
-        raise ShareError(f"cannot listen on {settings.host}:{settings.port}: {why}{hint}") from None
-    access = server.access
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        hint = "; give --port N (0 for any free port)" if exc.errno == errno.EADDRINUSE else ""
+        raise ShareError(f"cannot listen on {settings.host}:{settings.port}: {why.lower()}{hint}") from None
+    # The feed is made once the port is ours: a refused start leaves no empty recording.
+    try:
+        recorder = Recorder(server.feed, secrets=secrets)
+    except RecordingError as exc:
+        await server.stop()
+        raise ShareError(f"cannot write the feed: {exc.message}") from None
+    try:
+        poller = FeedPoller(
+            sessions,
+            recorder,
+            on_problem=lambda message: say(f"{_now()} the feed stopped: {message}"),
+            on_poll=PollNews(say),
+        )
+        try:
+            poller.start_feed()
+        except RecordingError as exc:
+            await server.stop()
+            raise ShareError(f"cannot write the feed: {exc.message}") from None
+        _announce(server, sessions, settings, port, say)
+        await _until_stopped(poller, server)
+    finally:
+        with contextlib.suppress(RecordingError):
+            recorder.close()
+    say(f"batchtop share: stopped; the feed is kept as a recording: {recorder.path}")
+
+
+def _announce(
+    server: ShareServer, sessions: list[Session], settings: ShareSettings, port: int, say: Callable[[str], object]
+) -> None:
     say(f"batchtop share: {describe(sessions)}, read-only, for up to {settings.max_viewers} viewers")
-    say(f"  open       {access.board_url}")
+    say(f"  open       {server.access.board_url}")
     if settings.host in LOOPBACK and settings.public_url is None:
         say(f"  over SSH   {ssh_forward_line(port)}")
         say("             (run that on your own machine, then open the link there)")
@@ -113,6 +130,10 @@ async def _serve(
         )
     say(f"  feed       {server.feed} (one poller; each tab follows it)")
     say("  Ctrl-C stops sharing")
+
+
+async def _until_stopped(poller: FeedPoller, server: ShareServer) -> None:
+    """Poll and serve until SIGINT or SIGTERM; then close every tab and stop polling."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +154,26 @@ async def _serve(
     failure = results[0]
     if isinstance(failure, BaseException) and not isinstance(failure, asyncio.CancelledError):
         raise failure
+
+
+class PollNews:
+    """Tells the share's own terminal when a provider's polls start failing, and when they
+    come back: the viewers see it on the board, whoever runs the share sees it here."""
+
+    def __init__(self, say: Callable[[str], object]) -> None:
+        self._say = say
+        self._failing: dict[tuple[str, str], str] = {}
+
+    def __call__(self, report: PollReport) -> None:
+        where = (report.origin, report.provider)
+        name = f"{report.origin}: {report.provider}" if report.origin else report.provider
+        if report.error is not None:
+            why = safe_text(report.error.short, 120)
+            if self._failing.get(where) != why:
+                self._failing[where] = why
+                self._say(f"{_now()} {name}: {why} (the poller retries; viewers see it on the board)")
+        elif self._failing.pop(where, None) is not None:
+            self._say(f"{_now()} {name}: polling again")
 
 
 def _now() -> str:
