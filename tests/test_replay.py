@@ -306,3 +306,40 @@ def test_sim_replay_of_a_foreign_file_is_exit_2(tmp_path: Path, capsys) -> None:
     foreign.write_bytes(b"not gzip")
     assert main(["sim", "--replay", str(foreign)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_demo_recording_plays_at_the_pace_it_was_watched(tmp_path: Path) -> None:
+    """The demo's board clock is the simulator's, 20x the wall: its recording says so, and a
+    replay (or a share's follower) at x1 moves 20 recorded seconds per real second. Before,
+    a follower of a demo share fell behind its feed by 19 seconds every second."""
+    from tui.session import SessionRequest, recorded_profiles, start_demo_session
+
+    demo = start_demo_session(SessionRequest(demo=True))
+    try:
+        profiles = recorded_profiles([demo])
+    finally:
+        demo.close()
+    assert profiles[0]["clock_rate"] == 20.0
+    path = tmp_path / "demo.ndjson.gz"
+    recorder = Recorder(path)
+    recorder.header(profiles=profiles, started_at=START, app_version="test")
+    for n in range(3):
+        recorder.poll(at=START + 60 * n, profile="demo", provider="openai", batches=[], kind="page_one")
+    recorder.close()
+    real = RealClock()
+    player = ReplayPlayer(Recording.load(path), clock=real)
+    assert player.recording.clock_rate == 20.0
+    start = player.now()
+    real.now += 2
+    assert player.now() == pytest.approx(start + 40)
+    player.advance()
+    assert player.real_wait() == pytest.approx(1.0)  # the poll at +60 s is 20 recorded seconds on
+    # A live board's recording (no clock_rate) keeps 1 recorded second per real second.
+    assert Recording.load(path).clock_rate == 20.0
+    plain = [dict(p) for p in profiles]
+    del plain[0]["clock_rate"]
+    other = tmp_path / "live.ndjson.gz"
+    recorder = Recorder(other)
+    recorder.header(profiles=plain, started_at=START, app_version="test")
+    recorder.close()
+    assert Recording.load(other).clock_rate == 1.0

@@ -236,6 +236,8 @@ def recorded_profiles(sessions: list[Session]) -> list[dict[str, Any]]:
             "interval": s.profile.interval,
             "read_only": s.profile.read_only,
             "gateway": s.gateway_host,
+            # The demo's board clock runs faster than the wall: a replay paces by it.
+            **({"clock_rate": s.demo.clock.speed} if s.demo is not None else {}),
         }
         for s in sessions
     ]

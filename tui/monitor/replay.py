@@ -82,6 +82,14 @@ class Recording:
         return [str(p.get("name", "")) for p in self.profiles]
 
     @property
+    def clock_rate(self) -> float:
+        """Recorded seconds per real second while it was recorded: 1, but for the demo,
+        whose board clock is the simulator's (20x). A replay at x1 plays as it was watched."""
+        rates = [p.get("clock_rate") for p in self.profiles]
+        rate = rates[0] if rates else None
+        return float(rate) if isinstance(rate, int | float) and 0 < rate < 1e6 else 1.0
+
+    @property
     def start(self) -> float:
         """The first event's time (the empty board before the first answer is not worth
         waiting through), else the header's."""
@@ -121,7 +129,7 @@ class ReplayPlayer:
         unless following (then it keeps up with real time, as the live board did)."""
         if self.paused:
             return self._anchor_at
-        moved = self._anchor_at + (self._real() - self._anchor_real) * self.speed
+        moved = self._anchor_at + (self._real() - self._anchor_real) * self._pace
         if not self.following and self.position >= len(self.recording.events):
             return max(self._anchor_at, min(moved, self.recording.end))
         return moved
@@ -251,7 +259,12 @@ class ReplayPlayer:
         due = self.next_at()
         if self.paused or due is None:
             return None
-        return max((due - self.now()) / self.speed, 0.0)
+        return max((due - self.now()) / self._pace, 0.0)
+
+    @property
+    def _pace(self) -> float:
+        """Recorded seconds per real second: the speed, at the pace it was recorded."""
+        return self.speed * self.recording.clock_rate
 
 
 class Tail:
