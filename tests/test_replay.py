@@ -343,3 +343,33 @@ def test_a_demo_recording_plays_at_the_pace_it_was_watched(tmp_path: Path) -> No
     recorder.header(profiles=plain, started_at=START, app_version="test")
     recorder.close()
     assert Recording.load(other).clock_rate == 1.0
+
+
+def test_a_follower_at_the_live_end_keeps_up_with_the_writer(tmp_path: Path) -> None:
+    """A poll the writer recorded at a time a little past the follower's own clock is shown
+    at once (before, the follower waited for its clock and its badge said ×1, not live)."""
+    path = tmp_path / "feed.ndjson.gz"
+    recorder = Recorder(path)
+    recorder.header(profiles=[{"name": "prod", "providers": ["openai"]}], started_at=START, app_version="t")
+    for n in range(3):
+        batch = {"id": "b1", "status": "in_progress", "request_counts": {"total": 10, "completed": n, "failed": 0}}
+        recorder.poll(at=START + 2 * n, profile="prod", provider="openai", batches=[batch], kind="page_one")
+    recorder.close()
+    records = list(read_recording(path))
+    recording = Recording(path)
+    recording.extend(records[:-1])
+    real = RealClock()
+    player = ReplayPlayer(recording, clock=real)
+    player.following = True
+    player.seek(recording.end)
+    assert player.at_end
+    real.now += 0.5  # the follower's clock: START + 2.5; the writer's next poll: START + 4
+    player.take_more(records[-1:])
+    player.advance()
+    assert player.at_end and player.now() == pytest.approx(START + 4)
+    assert player.board.get(("openai", "b1")).batch.request_counts.completed == 2
+    # Paused, or behind the end on purpose (a seek back), it stays where it was put.
+    player.pause()
+    at = player.now()
+    player.take_more([])
+    assert player.now() == at

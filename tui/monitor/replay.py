@@ -212,6 +212,17 @@ class ReplayPlayer:
             health.note = event.note
         return PollReport(event.provider, change=change, next_poll_at=health.next_poll_at, origin=origin)
 
+    def take_more(self, records: Iterable[Record]) -> int:
+        """Records of a recording still being written; returns how many. A follower at the
+        live end stays there: it moves to the newest record at once, rather than wait for
+        its own clock to reach a time the writer's clock reached a moment earlier (the badge
+        would flicker from "live" to "×1" at every poll)."""
+        live = self.following and not self.paused and self.at_end
+        taken = self.recording.extend(records)
+        if taken and live and self.recording.end > self.now():
+            self._anchor(self.recording.end)
+        return taken
+
     def seek(self, at: float) -> None:
         """Show the board as it was at recorded time ``at`` (clamped to the recording)."""
         at = max(at, self.recording.start)
@@ -350,7 +361,7 @@ class ReplayRunner:
                 async with asyncio.timeout(wait):
                     await self._wake.wait()
             if self._more is not None:
-                self.player.recording.extend(self._more())
+                self.player.take_more(self._more())
             self._publish(self.player.advance())
 
     def _publish(self, reports: list[PollReport]) -> None:
