@@ -124,6 +124,8 @@ async def test_the_board_is_refused_without_its_token_and_served_with_it(shared:
             page = await answer.text()
             assert answer.headers["Referrer-Policy"] == "no-referrer"
             assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+        async with http.get(shared.url.rstrip("/"), allow_redirects=False) as answer:
+            assert answer.status == 302 and answer.headers["Location"] == shared.server.access.board_path
         async with http.get(shared.url + "static/js/textual.js") as answer:
             assert answer.status == 200 and len(await answer.read()) > 100_000
         async with http.get(shared.url + "static/../../etc/passwd") as answer:

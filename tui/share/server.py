@@ -85,6 +85,7 @@ class ShareServer:
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_MESSAGE)
         app.add_routes(
             [
+                web.get("/t/{token}", self._to_page),
                 web.get("/t/{token}/", self._page),
                 web.get("/t/{token}/ws", self._websocket),
                 web.get("/t/{token}/static/{name:.+}", self._file),
@@ -134,6 +135,10 @@ class ShareServer:
         return response
 
     # -- the handlers -------------------------------------------------------------------
+
+    async def _to_page(self, request: web.Request) -> web.Response:
+        """The link without its last slash (as some chat apps cut it): to the page."""
+        raise web.HTTPFound(self.access.board_path)
 
     async def _page(self, request: web.Request) -> web.Response:
         if self._seats >= self.max_viewers:
