@@ -278,6 +278,16 @@ def test_a_busy_port_is_one_line_exit_1_and_leaves_no_empty_feed(capsys: pytest.
     assert not recordings_dir().exists() or not list(recordings_dir().iterdir())
 
 
+def test_a_feed_file_that_exists_is_never_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tui.cli import main
+
+    feed = tmp_path / "feed.ndjson.gz"
+    feed.write_bytes(b"someone else's")
+    assert main(["share", "--demo", "--port", "0", "--feed", str(feed)]) == 2
+    assert "already exists; a recording is never appended to or overwritten" in capsys.readouterr().err
+    assert feed.read_bytes() == b"someone else's"
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

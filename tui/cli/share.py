@@ -32,7 +32,7 @@ def run_share(args: argparse.Namespace) -> int:
         share_board(sessions, settings, say=lambda line: print(line, flush=True))
     except ShareError as exc:
         err(exc.message)
-        return ExitCode.API
+        return ExitCode.USAGE if exc.usage else ExitCode.API
     finally:
         for session in sessions:
             session.close()

@@ -35,9 +35,11 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class ShareError(Exception):
     """Sharing could not start; ``message`` is one line for the person who asked."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, usage: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.usage = usage
+        """The flags asked for the impossible (exit 2), rather than the machine refusing (exit 1)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ async def _serve(
         recorder = Recorder(server.feed, secrets=secrets)
     except RecordingError as exc:
         await server.stop()
-        raise ShareError(f"cannot write the feed: {exc.message}") from None
+        raise ShareError(f"cannot write the feed: {exc.message}", usage=True) from None
     try:
         poller = FeedPoller(
             sessions,
