@@ -392,3 +392,20 @@ def test_a_poll_starting_is_news_exactly_when_it_changes_the_providers_words(his
     idle = health.describe(102.0)
     health.in_flight = True
     assert health.poll_start_shows == (health.describe(102.0) != idle)
+
+
+def test_the_board_tells_which_batch_objects_it_added_or_replaced_since_a_mark() -> None:
+    clock = Clock()
+    board = Board(clock)
+    start = board.journal_mark
+    board.apply([openai("a", 10), openai("b", 0)])
+    mark = board.journal_mark
+    assert board.replaced_since(start) == [("openai", "a"), ("openai", "b")]
+    clock.now += 60
+    same = board.get(("openai", "b")).batch
+    board.apply([openai("a", 10), same, openai("c", 0)])  # a: an equal copy, b: the very object
+    assert board.replaced_since(mark) == [("openai", "c")]
+    mark = board.journal_mark
+    board.apply([openai("a", 20)])
+    assert board.replaced_since(mark) == [("openai", "a")]
+    assert board.replaced_since(board.journal_mark) == []

@@ -125,3 +125,87 @@ async def test_the_count_strip_sums_tokens_when_the_gateway_gives_them(sim: SimS
         await wait_for_polls(pilot, plain, 4)
         assert not plain.screen.query_one("#count-tokens", CountTile).display
         assert plain.board.summary().tokens is None
+
+
+# -- a table fed by hand: what it holds is what a fresh build would show ---------------------
+
+
+def _batch(batch_id: str, rng, *, status: str | None = None, created: int | None = None):
+    from tui.api import Batch
+
+    done = rng.randint(0, 100)
+    return Batch.from_wire(
+        {
+            "id": batch_id,
+            "status": status or rng.choice(("in_progress", "validating", "completed", "failed", "cancelled")),
+            "created_at": created if created is not None else rng.randint(1, 500),
+            "request_counts": {"total": 100, "completed": done, "failed": rng.randint(0, 100 - done)},
+        },
+        "openai",
+    )
+
+
+def _table_app():
+    from textual.app import App
+
+    from tui.ui.widgets.batch_table import BatchTable
+
+    class TableApp(App):
+        def compose(self):
+            yield BatchTable()
+
+    return TableApp()
+
+
+def _table_order(table) -> list:
+    from tui.ui.widgets.batch_table import batch_key_of
+
+    return [batch_key_of(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+
+async def test_a_table_fed_polls_holds_the_view_s_rows_in_order_and_none_stale() -> None:
+    """Random polls (rows changed on and off screen, added, leaving a live-only view, entering
+    it) shown with only the keys each touched: the table then holds exactly the view's rows, in
+    its order, and every row's cells — those on screen and those not — are what a fresh build
+    of it gives (a row off screen that changed must not keep its old cells); rows on screen
+    brought again unchanged keep the very cells they were drawn from."""
+    import random
+
+    from tui.monitor import Board, BoardView, SortOrder
+    from tui.ui.widgets.batch_table import BatchTable
+
+    rng = random.Random(3)
+    clock = [1_000_020.0]
+    board = Board(lambda: clock[0])
+    ids = [f"batch_{i}" for i in range(300)]
+    board.apply([_batch(i, rng) for i in ids])
+    app = _table_app()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(BatchTable)
+        table.layout_for(120)
+        for order, live_only in ((SortOrder.NEWEST, False), (SortOrder.FAILED, True), (SortOrder.STATUS, True)):
+            clock[0] += 60 - clock[0] % 60  # the start of a minute: ages stay put over the polls below
+            view = BoardView(sort_order=order, live_only=live_only)
+            table.show(board, view.shown(board), clock[0])
+            for step in range(12):
+                clock[0] += 2
+                poll = [_batch(i, rng, created=board.get(("openai", i)).batch.created_at) for i in rng.sample(ids, 40)]
+                ids += [f"batch_{len(ids) + n}" for n in range(rng.randint(0, 3))]
+                poll += [_batch(i, rng) for i in ids if ("openai", i) not in board]
+                change = board.apply(poll)
+                table.show(board, view.shown(board), clock[0], touched=change.seen)
+                if step % 4 == 3:
+                    table.scroll_to(y=rng.randint(0, max(table.row_count - 10, 0)), animate=False)
+                    await pilot.pause()
+                assert _table_order(table) == view.shown(board), (order, step)
+                if step % 4 == 3:
+                    # The rows drawn after the scroll, brought again unchanged, keep their
+                    # cells (and so their renderings): nothing is built anew for nothing.
+                    top, height = table.scroll_offset.y, table.scrollable_content_region.height
+                    on_screen = set(_table_order(table)[top : top + height])
+                    drawn = {key: row.cells for key, row in table._rows.items() if key in on_screen and row.cells}
+                    assert drawn
+                    table.show(board, view.shown(board), clock[0], touched=list(drawn))
+                    assert all(table._rows[key].cells is cells for key, cells in drawn.items()), (order, step)
+                for key, row in table._rows.items():
+                    assert [c.plain for c in row.get()] == [c.plain for c in table._build(key)], (order, step, key)

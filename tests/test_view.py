@@ -125,3 +125,95 @@ def test_the_line_under_the_table_says_how_the_view_is_chosen() -> None:
     assert view.describe(summary) == (
         "2 batches · 2 live · 1 with failures · sort: progress · live only · filter: open · 2 marked"
     )
+
+
+# -- the kept order: only what the board replaced is sorted again ---------------------------
+
+STATUSES = ("validating", "in_progress", "finalizing", "cancelling", "completed", "failed", "expired", "cancelled")
+FILTERS = ("", "night", "ANTHRO", "completed", "msgbatch_1")
+
+
+def random_batch(rng, batch_id: str, provider: str) -> Batch:
+    total = rng.choice((0, 10, 100))
+    done = rng.randint(0, total)
+    failed = rng.randint(0, done)
+    return batch(
+        batch_id,
+        provider=provider,
+        status=rng.choice(STATUSES),
+        created=rng.randint(1, 30),  # ties in creation time: the key breaks them
+        completed=done - failed,
+        failed=failed,
+        name=rng.choice((None, "nightly eval", "backfill")),
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def full_sort(board: Board, view: BoardView) -> list:
+    return board.sorted_keys(view.sort_order, board.matching(view.filter_text, view.live_only))
+
+
+def test_a_kept_order_brought_up_to_date_is_the_order_a_full_sort_gives() -> None:
+    import random
+
+    orders = [o for o in SortOrder if o is not SortOrder.ETA]  # ETA moves with every sample: sorted each time
+    for seed in range(3):
+        rng = random.Random(seed)
+        clock = Clock()
+        shown = Board(clock)
+        made = [("openai" if i % 3 else "anthropic", f"{'batch' if i % 3 else 'msgbatch'}_{i}") for i in range(400)]
+        shown.apply([random_batch(rng, batch_id, provider) for provider, batch_id in made])
+        views = [
+            BoardView(filter_text=f, live_only=live, sort_order=o)
+            for o in orders
+            for f in FILTERS
+            for live in (False, True)
+        ]
+        for view in views:
+            assert view.shown(shown) == full_sort(shown, view)
+        kept = [view._sorted for view in views]
+        for _ in range(20):
+            clock.now += 2
+            poll = [
+                random_batch(rng, batch_id, provider) for provider, batch_id in rng.sample(made, rng.randint(0, 60))
+            ]
+            # The same objects again, and equal copies: not replaced, so never re-sorted.
+            poll += [shown.get(key).batch for key in rng.sample(made, 10)]
+            for _ in range(rng.randint(0, 5)):
+                made.append(("openai", f"batch_{len(made)}"))
+                poll.append(random_batch(rng, made[-1][1], "openai"))
+            rng.shuffle(poll)
+            shown.apply(poll)
+            for view in views:
+                assert view.shown(shown) == full_sort(shown, view), (seed, view)
+        # Every answer above came from the kept order, not from sorting afresh.
+        assert all(view._sorted is sorted_before for view, sorted_before in zip(views, kept))
+
+
+def test_a_view_far_behind_its_board_or_on_another_board_sorts_afresh() -> None:
+    import random
+
+    rng = random.Random(7)
+    clock = Clock()
+    shown = Board(clock)
+    made = [("openai", f"batch_{i}") for i in range(50)]
+    shown.apply([random_batch(rng, batch_id, provider) for provider, batch_id in made])
+    view = BoardView(sort_order=SortOrder.FAILED)
+    assert view.shown(shown) == full_sort(shown, view)
+    mark = shown.journal_mark
+    for _ in range(1000):  # far more replacements than the board keeps a record of (4,096)
+        clock.now += 2
+        shown.apply([random_batch(rng, batch_id, provider) for provider, batch_id in rng.sample(made, 5)])
+    assert shown.replaced_since(mark) is None
+    assert view.shown(shown) == full_sort(shown, view)
+    other = Board(clock)  # a profile switched to: a new board, the same view
+    other.apply([random_batch(rng, f"other_{i}", "anthropic") for i in range(5)])
+    assert view.shown(other) == full_sort(other, view)
+    assert view.shown(shown) == full_sort(shown, view)

@@ -17,6 +17,9 @@ from tui.text.cancel_words import CANCEL_STATE_WORDS
 if TYPE_CHECKING:
     from tui.monitor.poller import ProviderPoll
 
+JOURNAL_MIN = 4096
+"""Replaced batches the board remembers at least (see :meth:`Board.replaced_since`)."""
+
 RECENT_ENDS = 3600.0
 """Batches that ended this recently are kept in an index (for the attention view)."""
 
@@ -85,13 +88,27 @@ class _Sums:
         self.with_tokens = 0
 
     def add(self, share: _Share, sign: int) -> None:
-        for i in range(5):
-            self.totals[i] += sign * share.totals[i]
-            self.change[i] += sign * share.change[i]
+        # Spelled out: twice for every batch a poll changed (its old share out, its new in).
+        totals, change, counted = self.totals, self.change, share.totals
+        moved = share.change
+        totals[0] += sign * counted[0]
+        totals[1] += sign * counted[1]
+        totals[2] += sign * counted[2]
+        totals[3] += sign * counted[3]
+        totals[4] += sign * counted[4]
+        change[0] += sign * moved[0]
+        change[1] += sign * moved[1]
+        change[2] += sign * moved[2]
+        change[3] += sign * moved[3]
+        change[4] += sign * moved[4]
         if share.rates is not None:
             self.with_rates += sign
-            for i in range(5):
-                self.rates[i] += sign * share.rates[i]
+            rates, rate = self.rates, share.rates
+            rates[0] += sign * rate[0]
+            rates[1] += sign * rate[1]
+            rates[2] += sign * rate[2]
+            rates[3] += sign * rate[3]
+            rates[4] += sign * rate[4]
         self.live += sign * share.live
         self.with_failures += sign * share.with_failures
         self.tokens += sign * share.tokens
@@ -130,6 +147,17 @@ class TrackedBatch:
     _share: _Share | None = field(default=None, repr=False, compare=False)
     _counted: _Share | None = field(default=None, repr=False, compare=False)
     """The share the board's running sums hold for this batch."""
+    _counts: tuple[Batch, Totals] | None = field(default=None, repr=False, compare=False)
+    """The batch object last summed (see :meth:`counts`), and its counts."""
+
+    def counts(self) -> Totals:
+        """The current batch's counts as the summary sums them, kept while the board holds
+        the same batch object (a sample and the share both need them)."""
+        kept = self._counts
+        batch = self.batch
+        if kept is None or kept[0] is not batch:
+            kept = self._counts = (batch, Totals.of((batch,)))
+        return kept[1]
 
     def share(self) -> _Share:
         """This batch's part of the board's summary, kept until its next sample."""
@@ -138,7 +166,7 @@ class TrackedBatch:
             rates = history.rates_per_second()
             counts = self.batch.request_counts
             self._share = _Share(
-                totals=_as_tuple(Totals.of([self.batch])),
+                totals=_as_tuple(self.counts()),
                 change=_as_tuple(history.change_since_previous()),
                 rates=None if rates is None else _as_tuple(rates),
                 live=int(not self.batch.finished),
@@ -151,7 +179,7 @@ class TrackedBatch:
         """Add a progress sample of the current batch (one per poll that carried it). A
         finished batch whose last two samples already say the same is left as it is: most
         of a page is such batches, and their samples would be work for nothing."""
-        counts = Totals.of([self.batch])
+        counts = self.counts()
         if self.batch.finished and self.history.settled_at(counts):
             self.settled = True
             return
@@ -276,6 +304,10 @@ class Board:
         self.revision = 0
         """Goes up whenever a batch is added or changes (not when a poll brings nothing
         new), so that views of the board can tell when to compute themselves again."""
+        self._journal: list[BatchKey] = []
+        """Keys whose batch object was added or replaced, in that order (see :meth:`replaced_since`)."""
+        self._journal_start = 0
+        """The mark of the journal's first entry (older ones are dropped)."""
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -321,7 +353,8 @@ class Board:
         now = self.clock()
         change = BoardChange()
         for batch in batches:
-            tracked = self._batches.get(batch.key)
+            key = batch.key
+            tracked = self._batches.get(key)
             if tracked is not None and tracked.batch is batch and tracked.settled and not tracked.gone:
                 # The very object the board holds, finished and settled: only its sighting is
                 # news, and nothing about it can move, so it is not even "seen".
@@ -329,16 +362,16 @@ class Board:
                 continue
             if tracked is None:
                 tracked = TrackedBatch(batch, first_seen=now, last_seen=now, progress_at=now, status_since=now)
-                self._batches[batch.key] = tracked
-                change.added.append(batch.key)
+                self._batches[key] = tracked
+                change.added.append(key)
                 self.additions += 1
             else:
                 if tracked.batch != batch or tracked.gone:
-                    change.changed.append(batch.key)
+                    change.changed.append(key)
                     tracked.moved(batch, now)
                     tracked._share = None  # its part of the summary (tokens, say) moves with it
                     if batch.finished and not tracked.batch.finished:
-                        change.finished.append(batch.key)
+                        change.finished.append(key)
                     tracked.batch = batch  # unchanged: the old object stays, so rows can skip it
                 tracked.last_seen = now
                 tracked.gone = False
@@ -348,15 +381,40 @@ class Board:
             self._recount(tracked)
             live = self._live.setdefault((batch.origin, batch.provider), {})  # a dict: ordered, as the board
             if tracked.batch.finished:
-                live.pop(batch.key, None)
+                live.pop(key, None)
                 ended = tracked.batch.finished_at
                 if ended is not None and now - ended <= RECENT_ENDS:
-                    self._recent_ends[batch.key] = None
+                    self._recent_ends[key] = None
             else:
-                live[batch.key] = None
-            change.seen.append(batch.key)
-        self.revision += bool(change)
+                live[key] = None
+            change.seen.append(key)
+        if change:
+            self.revision += 1
+            self._note(change.added)
+            self._note(change.changed)
         return change
+
+    def _note(self, keys: list[BatchKey]) -> None:
+        journal = self._journal
+        journal.extend(keys)
+        if len(journal) > max(JOURNAL_MIN, 2 * len(self._batches)):
+            drop = len(journal) // 2  # a view that far behind sorts afresh
+            del journal[:drop]
+            self._journal_start += drop
+
+    @property
+    def journal_mark(self) -> int:
+        """A mark for :meth:`replaced_since`: how many batch objects were added or replaced so far."""
+        return self._journal_start + len(self._journal)
+
+    def replaced_since(self, mark: int) -> list[BatchKey] | None:
+        """Keys whose batch object was added or replaced since ``mark`` (a :attr:`journal_mark`),
+        repeats included; None when that is too long ago to tell. A batch's place in every
+        order but ETA, and whether a filter matches it, follow from its batch object alone,
+        so a view can sort again only these (see :class:`tui.monitor.view.BoardView`)."""
+        if mark < self._journal_start:
+            return None
+        return self._journal[mark - self._journal_start :]
 
     def _recount(self, tracked: TrackedBatch) -> None:
         share = tracked.share()
@@ -447,44 +505,57 @@ class Board:
 
     def sorted_keys(self, order: SortOrder, keys: Iterable[BatchKey] | None = None) -> list[BatchKey]:
         chosen = [self._batches[k] for k in (keys if keys is not None else self._batches)]
-
-        def newest(t: TrackedBatch) -> tuple:
-            return (-(t.batch.created_at or 0), t.key)
-
-        if order is SortOrder.NEWEST:
-            sort_key: Callable[[TrackedBatch], tuple] = newest
-        elif order is SortOrder.PROGRESS:
-
-            def sort_key(t: TrackedBatch) -> tuple:
-                p = t.batch.request_counts.progress
-                return (p is None, -(p or 0.0), *newest(t))
-        elif order is SortOrder.FAILED:
-
-            def sort_key(t: TrackedBatch) -> tuple:
-                return (-(t.batch.request_counts.failed or 0), *newest(t))
-        elif order is SortOrder.ETA:
-
-            def sort_key(t: TrackedBatch) -> tuple:
-                eta = t.eta_seconds()
-                return (eta is None, eta or 0.0, *newest(t))
-        else:
-
-            def sort_key(t: TrackedBatch) -> tuple:
-                return (STATUS_ORDER.get(t.batch.outcome, 4), *newest(t))
-
-        return [t.key for t in sorted(chosen, key=sort_key)]
+        return [t.key for t in sorted(chosen, key=sort_key(order))]
 
     def matching(self, text: str = "", live_only: bool = False) -> list[BatchKey]:
         """Keys whose id, name, provider, profile or status contain ``text`` (case-insensitive)."""
         needle = text.strip().lower()
-        out = []
-        for key, tracked in self._batches.items():
-            batch = tracked.batch
-            if live_only and batch.finished:
-                continue
-            if needle:
-                haystack = (batch.id, batch.name or "", batch.provider, batch.origin, batch.status, batch.outcome)
-                if not any(needle in part.lower() for part in haystack):
-                    continue
-            out.append(key)
-        return out
+        return [key for key, tracked in self._batches.items() if matches(tracked.batch, needle, live_only)]
+
+
+def _newest(t: TrackedBatch) -> tuple:
+    return (-(t.batch.created_at or 0), t.key)
+
+
+def _by_progress(t: TrackedBatch) -> tuple:
+    p = t.batch.request_counts.progress
+    return (p is None, -(p or 0.0), *_newest(t))
+
+
+def _by_failed(t: TrackedBatch) -> tuple:
+    return (-(t.batch.request_counts.failed or 0), *_newest(t))
+
+
+def _by_eta(t: TrackedBatch) -> tuple:
+    eta = t.eta_seconds()
+    return (eta is None, eta or 0.0, *_newest(t))
+
+
+def _by_status(t: TrackedBatch) -> tuple:
+    return (STATUS_ORDER.get(t.batch.outcome, 4), *_newest(t))
+
+
+_SORT_KEYS: dict[SortOrder, Callable[[TrackedBatch], tuple]] = {
+    SortOrder.NEWEST: _newest,
+    SortOrder.PROGRESS: _by_progress,
+    SortOrder.FAILED: _by_failed,
+    SortOrder.ETA: _by_eta,
+    SortOrder.STATUS: _by_status,
+}
+
+
+def sort_key(order: SortOrder) -> Callable[[TrackedBatch], tuple]:
+    """What ``order`` sorts a batch by. Every key ends with the batch's key, so no two
+    batches tie: a sorted list of them has one order, which bisecting keeps. Only ETA's
+    depends on more than the batch object (its samples)."""
+    return _SORT_KEYS[order]
+
+
+def matches(batch: Batch, needle: str, live_only: bool = False) -> bool:
+    """Whether ``batch`` is shown for a filter ``needle`` (stripped, lower case) and live only."""
+    if live_only and batch.finished:
+        return False
+    if not needle:
+        return True
+    haystack = (batch.id, batch.name or "", batch.provider, batch.origin, batch.status, batch.outcome)
+    return any(needle in part.lower() for part in haystack)

@@ -72,15 +72,20 @@ class ProgressHistory:
         return rates
 
     def _rates_over(self, window: float) -> Totals | None:
-        known = self._known()
-        if len(known) < 2:
-            return None
-        newest = known[-1]
-        oldest = known[-2]
-        for sample in reversed(known[:-1]):
-            if newest.at - sample.at > window:
+        # Newest first over the known samples, without a list of them: the board asks this
+        # of every batch a poll changed.
+        newest = oldest = None
+        for sample in reversed(self._samples):
+            if not sample.known:
+                continue
+            if newest is None:
+                newest = sample
+                continue
+            if oldest is not None and newest.at - sample.at > window:
                 break
             oldest = sample
+        if newest is None or oldest is None:
+            return None
         span = newest.at - oldest.at
         if span <= 0:
             return None
