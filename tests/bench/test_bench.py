@@ -444,7 +444,9 @@ async def test_e_apply_500_changed(make_sim, results: Results) -> None:
             assert len(chosen) == APPLY_CHANGED, f"only {len(chosen)} live {provider} batches left"
             for batch_id in chosen:
                 sim.world.cancel(provider, batch_id)
-            listing = await app.client.list_batches(provider, page_cap=100)
+            client = next(iter(app.origins.values())).client  # the one profile's (several profiles: one each)
+            assert client is not None
+            listing = await client.list_batches(provider, page_cap=100)
             wanted = set(chosen)
             poll = ProviderPoll(provider, [b for b in listing.batches if b.id in wanted], requests=listing.pages)
             assert len(poll.batches) == APPLY_CHANGED
