@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tui import __version__
@@ -44,14 +44,23 @@ LOW_BANDWIDTH_FPS = 4
 """Frames per second with --low-bandwidth: a burst of changes becomes one redraw."""
 
 
-def _fps(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of frames per second, got {text!r}") from None
-    if not 1 <= value <= 240:
-        raise argparse.ArgumentTypeError("must be between 1 and 240")
-    return value
+def _whole_number(what: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``what`` from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {what}, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+_fps = _whole_number("frames per second", 1, 240)
+_max_viewers = _whole_number("viewers", 1, 100)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -377,16 +386,6 @@ def _add_replay(commands: Commands) -> None:
     replay.add_argument("--follow", action="store_true", help="follow a recording that is still being written")
     replay.add_argument("--speed", type=_positive_float, default=None, help="start at this speed (default 1)")
     replay.add_argument("--at", metavar="TIME", help="start paused at HH:MM[:SS] (local time) or +N minutes")
-
-
-def _max_viewers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of viewers, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError("must be between 1 and 100")
-    return value
 
 
 def _add_share(commands: Commands) -> None:
