@@ -66,8 +66,3 @@ class FeedPoller:
         finally:
             for client in clients:
                 await client.aclose()
-
-    @property
-    def problem(self) -> str | None:
-        """Why the feed stopped being written, if it did (the viewers then see it stand still)."""
-        return self.tap.problem
