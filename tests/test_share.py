@@ -51,7 +51,8 @@ class Shared:
 
 
 @pytest.fixture
-async def shared(tmp_path: Path) -> AsyncIterator[Shared]:
+async def shared(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Shared]:
+    monkeypatch.setenv("BIFROST_KEY", KEY)  # in the server's environment, as `--api-key-env` reads it
     sim = SimServer(seed=7, speed=1.0, start_time=START, api_key=KEY).start()
     session = session_for(sim, providers=("openai", "anthropic"), interval=0.5, api_key=KEY, name="prod")
     recorder = Recorder(tmp_path / "feed.ndjson.gz", secrets=[KEY])
@@ -59,6 +60,7 @@ async def shared(tmp_path: Path) -> AsyncIterator[Shared]:
     poller.start_feed()
     server = ShareServer(recorder.path, Access(new_token(), "127.0.0.1"), max_viewers=2, secrets=[KEY])
     await server.start("127.0.0.1", 0)
+    await server.warm()
     polling = asyncio.create_task(poller.run())
     try:
         yield Shared(sim, server, poller, recorder.path)
@@ -192,14 +194,11 @@ def test_a_viewer_environment_is_made_not_inherited() -> None:
     assert all(KEY not in value for value in environment.values())
 
 
-async def test_a_tab_shows_the_live_board_takes_keys_and_cannot_cancel(
-    shared: Shared, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("BIFROST_KEY", KEY)  # in the server's environment, as `--api-key-env` reads it
+async def test_a_tab_shows_the_live_board_takes_keys_and_cannot_cancel(shared: Shared) -> None:
     async with aiohttp.ClientSession() as http:
         tab = await open_tab(http, shared)
         shown = await tab.until("REPLAY")
-        assert "live" in shown and "prod" in shown
+        assert "live" in shown and "batchtop · prod · gateway.test" in shown
         await tab.until("batch_")  # the board's rows, from the feed
         # The viewer process never received the key, nor the server's other variables.
         (pid,) = shared.server.stats.viewer_pids
@@ -254,6 +253,26 @@ async def test_viewers_cost_the_gateway_nothing_and_are_capped(shared: Shared) -
     async with asyncio.timeout(10):
         while shared.server.stats.viewer_pids:
             await asyncio.sleep(0.05)
+
+
+async def test_a_tab_takes_the_warm_spare_and_gets_the_whole_board(shared: Shared) -> None:
+    """A viewer builds its board from the whole feed (seconds, once a share has run for
+    hours): a spare started before the tab did that already. The tab gets the spare, drawn
+    whole at the tab's size (not under the spare's small first screen), and a new spare
+    starts for the next tab."""
+    async with asyncio.timeout(FIRST_SCREEN):
+        while not (shared.server._spare is not None and shared.server._spare.painted):
+            await asyncio.sleep(0.05)
+    spare = shared.server._spare.pid
+    async with aiohttp.ClientSession() as http:
+        tab = await open_tab(http, shared)
+        shown = await tab.until("batch_")
+        assert shared.server.stats.viewer_pids == [spare]
+        lines = shown.splitlines()
+        assert lines[0].startswith(" batchtop · prod · gateway.test") and "REPLAY" in lines[0]
+        assert lines[1].split()[:3] == ["PENDING", "SUCCEEDED", "FAILED"]  # not the 20-column layout
+        assert shared.server._spare is not None and shared.server._spare.pid != spare
+        await tab.ws.close()
 
 
 # -- the command ----------------------------------------------------------------------

@@ -25,6 +25,9 @@ DEFAULT_MAX_VIEWERS = 8
 MAX_SIZE = 500
 """Columns or rows a tab may ask for; more is clamped (a hostile tab cannot ask for a
 terminal that takes the viewer's memory)."""
+SPARE_SIZE = (20, 5)
+"""The terminal a spare viewer draws in before a tab takes it: a size no tab has, so that
+the tab's own size is a change and the viewer draws the whole board for it."""
 MAX_MESSAGE = 64 * 1024
 """Bytes of one websocket message from a tab (keys and sizes are a few bytes)."""
 
@@ -64,6 +67,7 @@ class ShareServer:
         secrets: Iterable[str] = (),
         command: Callable[[Path], list[str]] = viewer_command,
         on_viewer: Callable[[str], object] = lambda line: None,
+        spare: bool = True,
     ) -> None:
         self.feed = feed
         self.access = access
@@ -78,6 +82,12 @@ class ShareServer:
         self._seats = 0
         """Tabs connected or connecting (taken before the first await, so the cap holds)."""
         self._runner: web.AppRunner | None = None
+        self._keep_spare = spare
+        self._spare: Viewer | None = None
+        """A viewer started before any tab asks, following the feed: the next tab takes it
+        and sees the board at once. A viewer builds its board from the whole feed, which
+        takes seconds once a share has run for hours (3.5 s for an hour of 2-s polls of 4
+        providers); a spare does it while nobody waits."""
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -103,9 +113,16 @@ class ShareServer:
         self.access.listening(bound)
         return bound
 
+    async def warm(self) -> None:
+        """Start a spare viewer now (call once the feed has its header)."""
+        await self._new_spare()
+
     async def stop(self) -> None:
         """Close every tab (its viewer quits) and stop listening."""
-        await asyncio.gather(*(viewer.stop() for viewer in list(self._viewers)), return_exceptions=True)
+        self._keep_spare = False
+        viewers = [*self._viewers, *([self._spare] if self._spare is not None else [])]
+        self._spare = None
+        await asyncio.gather(*(viewer.stop() for viewer in viewers), return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -174,17 +191,28 @@ class ShareServer:
         height = _size(request.query.get("height"), 24)
         tab = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await tab.prepare(request)
-        viewer = Viewer(
-            self._command(self.feed),
-            viewer_environment(width, height, secrets=self._secrets),
-            send_screen=tab.send_bytes,
-            close_tab=tab.close,
-        )
+        spare = self._spare
+        if spare is not None and spare.running and spare.painted:
+            viewer, self._spare = spare, None
+            viewer.attach(tab.send_bytes, tab.close)
+        else:
+            if spare is not None and not spare.running:
+                self._spare = None  # it ended (a feed it could not read): the next is started below
+            viewer = Viewer(
+                self._command(self.feed),
+                viewer_environment(width, height, secrets=self._secrets),
+                send_screen=tab.send_bytes,
+                close_tab=tab.close,
+            )
         self._viewers.add(viewer)
         self.stats.viewers_total += 1
         self.stats.viewers_now = len(self._viewers)
         try:
-            await viewer.start()
+            if viewer.process is None:
+                await viewer.start()
+            else:
+                await viewer.resize(width, height)  # a spare: it draws the whole board for this tab
+            await self._new_spare()
             assert viewer.pid is not None
             self.stats.viewer_pids.append(viewer.pid)
             self._on_viewer(f"viewer {self.stats.viewers_total} joined ({len(self._viewers)} watching)")
@@ -202,6 +230,24 @@ class ShareServer:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await tab.close()
         return tab
+
+    async def _new_spare(self) -> None:
+        """Start the next spare viewer (its screen goes nowhere until a tab takes it)."""
+        if not self._keep_spare or self._spare is not None:
+            return
+
+        async def nowhere(data: bytes = b"") -> None:
+            return None
+
+        width, height = SPARE_SIZE
+        spare = Viewer(
+            self._command(self.feed),
+            viewer_environment(width, height, secrets=self._secrets),
+            send_screen=nowhere,
+            close_tab=nowhere,
+        )
+        await spare.start()
+        self._spare = spare
 
     async def _from_tab(self, tab: web.WebSocketResponse, viewer: Viewer) -> None:
         """What a tab sends: keys, its size, focus; and a ping answered with a pong."""

@@ -109,6 +109,7 @@ async def _serve(
         except RecordingError as exc:
             await server.stop()
             raise ShareError(f"cannot write the feed: {exc.message}") from None
+        await server.warm()
         _announce(server, sessions, settings, port, say)
         await _until_stopped(poller, server)
     finally:

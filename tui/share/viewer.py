@@ -98,6 +98,20 @@ class Viewer:
         self._stderr = bytearray()
         self.started = False
         """Whether the app said it is a Textual app (its prelude line)."""
+        self.painted = False
+        """Whether it has drawn its first screen: from then on a new size makes it draw all
+        of the screen again (before, a tab would get its first, smaller screen under the next)."""
+
+    def attach(
+        self, send_screen: Callable[[bytes], Awaitable[object]], close_tab: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Bridge a viewer already running (a spare) to a tab from now on."""
+        self._send_screen = send_screen
+        self._close_tab = close_tab
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
 
     @property
     def pid(self) -> int | None:
@@ -176,6 +190,7 @@ class Viewer:
                 size = int.from_bytes(await stdout.readexactly(4), "big")
                 payload = await stdout.readexactly(size)
                 if kind == b"D":
+                    self.painted = True
                     await self._send_screen(payload)
                 elif kind == b"M" and json.loads(payload).get("type") == "exit":
                     break
