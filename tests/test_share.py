@@ -275,6 +275,30 @@ async def test_a_tab_takes_the_warm_spare_and_gets_the_whole_board(shared: Share
         await tab.ws.close()
 
 
+async def test_a_viewer_that_fails_is_told_on_the_share_terminal_made_safe(tmp_path: Path) -> None:
+    import sys
+
+    failing = [sys.executable, "-c", "import sys; sys.stderr.write('Traceback\\nboom \\x1b[2J evil\\n'); sys.exit(3)"]
+    said: list[str] = []
+    feed = tmp_path / "feed.ndjson.gz"
+    feed.write_bytes(b"")
+    server = ShareServer(
+        feed, Access(new_token(), "127.0.0.1"), command=lambda path: failing, on_viewer=said.append, spare=False
+    )
+    await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            ws_url = server.access.board_url.replace("http://", "ws://") + "ws"
+            ws = await http.ws_connect(ws_url, headers={"Origin": server.access.base_url})
+            async with asyncio.timeout(10):
+                message = await ws.receive()  # the tab is closed when its viewer ends
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    finally:
+        await server.stop()
+    assert "a viewer did not start: boom \\x1b[2J evil" in said
+    assert not any("\x1b" in line for line in said)
+
+
 # -- the command ----------------------------------------------------------------------
 
 

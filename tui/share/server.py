@@ -20,6 +20,7 @@ from aiohttp import WSMsgType, web
 from tui.share.access import Access
 from tui.share.page import HEADERS, board_page, load_static_files, refused_page
 from tui.share.viewer import Viewer, viewer_command, viewer_environment
+from tui.text.safe import safe_text
 
 DEFAULT_MAX_VIEWERS = 8
 MAX_SIZE = 500
@@ -224,7 +225,8 @@ class ShareServer:
                 self.stats.viewer_pids.remove(viewer.pid)
             self.stats.viewers_now = len(self._viewers)
             if not viewer.started and viewer.why_it_failed:
-                self._on_viewer(f"a viewer did not start: {viewer.why_it_failed.splitlines()[-1]}")
+                # Its last line, made terminal-safe: a traceback may quote what the feed held.
+                self._on_viewer(f"a viewer did not start: {safe_text(viewer.why_it_failed.splitlines()[-1], 200)}")
             else:
                 self._on_viewer(f"a viewer left ({len(self._viewers)} watching)")
             with contextlib.suppress(ConnectionError, RuntimeError):
