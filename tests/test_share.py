@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +80,7 @@ class Tab:
         self.screen = pyte.Screen(width, height)
         self.stream = pyte.ByteStream(self.screen)
         self.closed = False
+        self.received = bytearray()
 
     def text(self) -> str:
         return "\n".join(self.screen.display)
@@ -87,11 +88,14 @@ class Tab:
     async def keys(self, text: str) -> None:
         await self.ws.send_json(["stdin", text])
 
-    async def until(self, wanted: str, timeout: float = FIRST_SCREEN) -> str:
+    async def until(self, wanted: str | Callable[[str], bool], timeout: float = FIRST_SCREEN) -> str:
+        """Read what the viewer sends until the screen shows ``wanted`` (text, or a test of the text)."""
+        shows = wanted if callable(wanted) else (lambda text: wanted in text)
         async with asyncio.timeout(timeout):
-            while wanted not in self.text():
+            while not shows(self.text()):
                 message = await self.ws.receive()
                 if message.type == aiohttp.WSMsgType.BINARY:
+                    self.received += message.data
                     self.stream.feed(message.data)
                 elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
                     self.closed = True
@@ -266,11 +270,17 @@ async def test_a_tab_takes_the_warm_spare_and_gets_the_whole_board(shared: Share
     spare = shared.server._spare.pid
     async with aiohttp.ClientSession() as http:
         tab = await open_tab(http, shared)
-        shown = await tab.until("batch_")
+        await tab.until("batch_")
+        # Textual's first frame at a new size can be laid out part-way (the rule on top);
+        # the next ones are whole.
+        shown = await tab.until(lambda text: text.startswith(" batchtop · prod · gateway.test"))
         assert shared.server.stats.viewer_pids == [spare]
         lines = shown.splitlines()
         assert lines[0].startswith(" batchtop · prod · gateway.test") and "REPLAY" in lines[0]
         assert lines[1].split()[:3] == ["PENDING", "SUCCEEDED", "FAILED"]  # not the 20-column layout
+        # The terminal modes the spare set before any tab was there: mouse events, alternate screen.
+        assert b"\x1b[?1000h" in tab.received
+        assert b"\x1b[?1049h" in tab.received[: tab.received.index(b"\x1b[1;1H")]
         assert shared.server._spare is not None and shared.server._spare.pid != spare
         await tab.ws.close()
 

@@ -211,8 +211,9 @@ class ShareServer:
         try:
             if viewer.process is None:
                 await viewer.start()
-            else:
-                await viewer.resize(width, height)  # a spare: it draws the whole board for this tab
+            else:  # a spare: the terminal modes it set, then the whole board at this tab's size
+                await tab.send_bytes(bytes(viewer.terminal_setup))
+                await viewer.resize(width, height)
             await self._new_spare()
             assert viewer.pid is not None
             self.stats.viewer_pids.append(viewer.pid)

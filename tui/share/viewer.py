@@ -16,12 +16,16 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 PRELUDE = b"__GANGLION__\n"
+_FRAME = re.compile(rb"\x1b\[\d+;\d+H")
+"""How a screen update starts (the cursor put at a row and column); what the app writes
+before its first one sets the terminal's modes (alternate screen, mouse, paste, cursor)."""
 STOP_GRACE = 3.0
 """Seconds a viewer is given to quit when its tab closes, before it is killed."""
 STDERR_KEEP = 4096
@@ -101,6 +105,9 @@ class Viewer:
         self.painted = False
         """Whether it has drawn its first screen: from then on a new size makes it draw all
         of the screen again (before, a tab would get its first, smaller screen under the next)."""
+        self.terminal_setup = bytearray()
+        """What it wrote before its first screen: the terminal modes it set. A tab that takes
+        a spare gets these first, or its terminal would not send mouse events or paste."""
 
     def attach(
         self, send_screen: Callable[[bytes], Awaitable[object]], close_tab: Callable[[], Awaitable[object]]
@@ -190,7 +197,11 @@ class Viewer:
                 size = int.from_bytes(await stdout.readexactly(4), "big")
                 payload = await stdout.readexactly(size)
                 if kind == b"D":
-                    self.painted = True
+                    if not self.painted:
+                        if _FRAME.match(payload):
+                            self.painted = True
+                        else:
+                            self.terminal_setup += payload
                     await self._send_screen(payload)
                 elif kind == b"M" and json.loads(payload).get("type") == "exit":
                     break
