@@ -37,7 +37,6 @@ MAX_MESSAGE = 64 * 1024
 class ShareStats:
     """What the server has seen, for its owner's terminal and the tests."""
 
-    viewers_now: int = 0
     viewers_total: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     """Refused requests by reason ("host", "token", "origin", "full")."""
@@ -192,22 +191,9 @@ class ShareServer:
         height = _size(request.query.get("height"), 24)
         tab = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await tab.prepare(request)
-        spare = self._spare
-        if spare is not None and spare.running and spare.painted:
-            viewer, self._spare = spare, None
-            viewer.attach(tab.send_bytes, tab.close)
-        else:
-            if spare is not None and not spare.running:
-                self._spare = None  # it ended (a feed it could not read): the next is started below
-            viewer = Viewer(
-                self._command(self.feed),
-                viewer_environment(width, height, secrets=self._secrets),
-                send_screen=tab.send_bytes,
-                close_tab=tab.close,
-            )
+        viewer = self._viewer_for(tab, width, height)
         self._viewers.add(viewer)
         self.stats.viewers_total += 1
-        self.stats.viewers_now = len(self._viewers)
         try:
             if viewer.process is None:
                 await viewer.start()
@@ -224,7 +210,6 @@ class ShareServer:
             self._viewers.discard(viewer)
             if viewer.pid in self.stats.viewer_pids:
                 self.stats.viewer_pids.remove(viewer.pid)
-            self.stats.viewers_now = len(self._viewers)
             if not viewer.started and viewer.why_it_failed:
                 # Its last line, made terminal-safe: a traceback may quote what the feed held.
                 self._on_viewer(f"a viewer did not start: {safe_text(viewer.why_it_failed.splitlines()[-1], 200)}")
@@ -233,6 +218,22 @@ class ShareServer:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await tab.close()
         return tab
+
+    def _viewer_for(self, tab: web.WebSocketResponse, width: int, height: int) -> Viewer:
+        """The spare, bridged to ``tab``, if it has drawn; else a new viewer, not yet started."""
+        spare = self._spare
+        if spare is not None and spare.running and spare.painted:
+            self._spare = None
+            spare.attach(tab.send_bytes, tab.close)
+            return spare
+        if spare is not None and not spare.running:
+            self._spare = None  # it ended (a feed it could not read): the next is started after this one
+        return Viewer(
+            self._command(self.feed),
+            viewer_environment(width, height, secrets=self._secrets),
+            send_screen=tab.send_bytes,
+            close_tab=tab.close,
+        )
 
     async def _new_spare(self) -> None:
         """Start the next spare viewer (its screen goes nowhere until a tab takes it)."""
