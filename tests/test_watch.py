@@ -24,7 +24,8 @@ import pytest
 from clihelp import REPO, Result, cli
 
 from tui.cli.parser import build_parser
-from tui.cli.watch import Watcher, WatchExit, WatchOptions, parse_duration
+from tui.cli.watch import Watcher, WatchExit, WatchOptions
+from tui.cli.watch_flags import parse_duration
 from tui.session import SessionRequest, open_session
 from tui.sim import SimServer
 

@@ -9,28 +9,68 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tui.cli.audit import run_audit
-from tui.cli.cancel import run_cancel
 from tui.cli.exit import ExitCode
-from tui.cli.listing import run_list, run_show
 from tui.cli.output import err
-from tui.cli.profiles import run_profiles
-from tui.cli.simulator import run_sim
-from tui.cli.watch import run_watch
 from tui.config import ConfigError
-from tui.session import Session, SessionRequest, open_session
 
-WITHOUT_SESSION: dict[str, Callable[[argparse.Namespace], int]] = {
-    "sim": run_sim,
-    "profiles": run_profiles,
-    "audit": run_audit,
-}
+if TYPE_CHECKING:
+    from tui.session import Session
+
+# Each command's module is imported only when that command runs (an import statement in
+# the function, not at the top): `batchtop list` does not load the watch loop, and the
+# board loads none of them (issue 10 d: start-up imports only what the first screen needs).
+
+
+def _sim(args: argparse.Namespace) -> int:
+    from tui.cli.simulator import run_sim
+
+    return run_sim(args)
+
+
+def _profiles(args: argparse.Namespace) -> int:
+    from tui.cli.profiles import run_profiles
+
+    return run_profiles(args)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from tui.cli.audit import run_audit
+
+    return run_audit(args)
+
+
+def _list(args: argparse.Namespace, session: Session) -> int:
+    from tui.cli.listing import run_list
+
+    return run_list(args, session)
+
+
+def _show(args: argparse.Namespace, session: Session) -> int:
+    from tui.cli.listing import run_show
+
+    return run_show(args, session)
+
+
+def _cancel(args: argparse.Namespace, session: Session) -> int:
+    from tui.cli.cancel import run_cancel
+
+    return run_cancel(args, session)
+
+
+def _watch(args: argparse.Namespace, session: Session) -> int:
+    from tui.cli.watch import run_watch
+
+    return run_watch(args, session)
+
+
+WITHOUT_SESSION: dict[str, Callable[[argparse.Namespace], int]] = {"sim": _sim, "profiles": _profiles, "audit": _audit}
 WITH_SESSION: dict[str, Callable[[argparse.Namespace, Session], int]] = {
-    "list": run_list,
-    "show": run_show,
-    "cancel": run_cancel,
-    "watch": run_watch,
+    "list": _list,
+    "show": _show,
+    "cancel": _cancel,
+    "watch": _watch,
 }
 
 
@@ -76,6 +116,8 @@ def run_replay_command(args: argparse.Namespace) -> int:
 
 
 def _run_with_session(command: Callable[[argparse.Namespace, Session], int], args: argparse.Namespace) -> int:
+    from tui.session import SessionRequest, open_session
+
     session = open_session(SessionRequest.from_args(args))
     for warning in session.profile.provider_warnings():
         err(f"warning: {warning}")

@@ -17,12 +17,17 @@ from tui.api.dialects import Api
 from tui.cli.dispatch import run
 from tui.cli.exit import ExitCode
 from tui.cli.output import err
-from tui.cli.watch import DEFAULT_GIVE_UP, WATCH_EPILOG, parse_duration, positive_duration
+from tui.cli.startup import skip_unused_imports
+from tui.cli.watch_flags import DEFAULT_GIVE_UP, WATCH_EPILOG, parse_duration, positive_duration
 
 Commands = argparse._SubParsersAction  # the type add_subparsers() returns (argparse keeps it private)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``batchtop`` command. With ``argv`` None it is the process's entry point (the
+    console script, ``python -m tui``), and first skips imports batchtop never uses."""
+    if argv is None:
+        skip_unused_imports()
     args = build_parser().parse_args(argv)
     try:
         code = run(args)

@@ -31,6 +31,7 @@ from tui.api import Batch, BifrostClient, GatewayError, GatewayHTTPError
 from tui.api.client import retrieve_each
 from tui.api.providers import traits
 from tui.cli.output import err
+from tui.cli.watch_flags import DEFAULT_GIVE_UP
 from tui.config import ConfigError
 from tui.monitor.board import BatchKey, Board, BoardChange
 from tui.monitor.events import BatchEvent, EventBook
@@ -40,7 +41,6 @@ from tui.monitor.signals import BAD_ENDS, SignalRules, bad_outcome, rules_for, s
 from tui.session import Session
 from tui.text.describe import progress_text, status_text
 from tui.text.humanize import duration
-from tui.text.humanize import parse_duration as parse_text_duration
 from tui.text.safe import safe_text, shorten_middle
 
 
@@ -62,47 +62,9 @@ class WatchExit(IntEnum):
     """Ctrl-C."""
 
 
-WATCH_EPILOG = """\
-exit codes:
-  0    every watched batch completed (or --all-live found none live)
-  1    the gateway rejected the key (401/403), or stayed unreachable for longer
-       than --give-up-after (shorter outages are ridden out)
-  2    usage: bad flags or durations, no ids and no --all-live, an id on no provider
-  3    a watched batch failed, expired or was cancelled (with --fail-on-errors, also
-       one that completed with failures above the profile's threshold or nothing succeeded)
-  4    --timeout was reached before every watched batch had finished
-  130  interrupted (Ctrl-C)
-
-durations: 90s, 10m, 6h, 1d, or plain seconds.
---json writes one object per line: {"event": "status", ...} when a batch's status
-changes, the events (finished, failed, expired, cancelled, stalled, stuck, failing,
-at_risk), and last {"event": "done", "exit": N, "summary": {...}}.
-"""
-
 RETRIEVE_EACH_MAX = 4
 """Live watched batches of one provider up to which each is retrieved by id; past it, page
 one of the list (plus retrieves of what it lacks) costs fewer requests."""
-DEFAULT_GIVE_UP = 300.0
-
-# -- durations ------------------------------------------------------------------------
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``90s``, ``10m``, ``6h``, ``1d`` or plain seconds (``45``, ``2.5``)."""
-    try:
-        return parse_text_duration(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a duration: {text!r} (try 90s, 10m, 6h or plain seconds, 0 or more)"
-        ) from None
-
-
-def positive_duration(text: str) -> float:
-    value = parse_duration(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be longer than 0, got {text!r}")
-    return value
-
 
 # -- options --------------------------------------------------------------------------
 
