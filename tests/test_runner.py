@@ -333,6 +333,29 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
         sim.stop()
 
 
+async def test_no_walk_when_page_one_is_the_whole_list() -> None:
+    """A provider whose page one has no next page (the gateway omits ``has_more``: DESIGN.md,
+    List response) has no history to walk: the start-up walk would list page one again.
+    Issue 10 a: the first version asked for it twice at every start, and every five minutes."""
+    sim = SimServer(providers=["openai"], batches_per_provider=8, history=40, frozen=True, page_size=100).start()
+    try:
+        polls, history = Polls(), History()
+        clock = FakeClock()
+        runner = openai_runner(clock, polls, on_history_page=history, walk_every=600.0)
+        async with BifrostClient(sim.base_url, timeout=2) as client, running(runner, client):
+            await polls.wait_for(1)
+            await until(lambda: runner.next_walk_at["openai"] > START)
+            assert polls.reports[0].whole_list
+            assert len(runner.board) == 48
+            assert history.pages == []  # no walk
+            assert sim.request_count == 1  # page one; OpenAI's list carries the counts
+            assert runner.next_walk_at["openai"] == START + 600.0  # looked again after walk_every
+            # (Later pages one are cut short past the live batches, page_one_limit: then they
+            # have a next page, and the walk every walk_every goes on as before.)
+    finally:
+        sim.stop()
+
+
 def _listed(statuses: str) -> list[Batch]:
     """A page one, newest first: ``L`` a live batch, ``F`` a finished one."""
     status = {"L": "in_progress", "F": "completed"}

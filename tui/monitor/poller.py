@@ -53,6 +53,9 @@ class ProviderPoll:
     """Batches a retrieve found finished: the board never has them fetched again."""
     next_limit: int = PAGE_ONE_MAX
     """How long the next poll's page one should be (see :func:`page_one_limit`)."""
+    whole_list: bool = False
+    """Page one was the provider's whole list (the gateway had no next page): a walk of the
+    history would only ask for it again."""
 
 
 def page_one_limit(page: list[Batch]) -> int:
@@ -110,7 +113,9 @@ async def poll_provider(
     """List page one of ``provider`` (``limit`` batches: pass the last poll's ``next_limit``)
     and fill in what it lacks. Raises GatewayError if the list fails."""
     listing = await client.list_batches(provider, limit=limit, page_cap=1)
-    result = ProviderPoll(provider, requests=listing.pages, next_limit=page_one_limit(listing.batches))
+    result = ProviderPoll(
+        provider, requests=listing.pages, next_limit=page_one_limit(listing.batches), whole_list=listing.complete
+    )
     if listing.repeated:  # one page cannot repeat itself; kept for a gateway that somehow does
         result.listing_note = listing.shortfall(named=False)
     if listing.skipped:

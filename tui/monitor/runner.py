@@ -49,6 +49,8 @@ class PollReport:
     """When the provider is polled next (the runner's clock)."""
     origin: str = ""
     """The profile polled, on a board of several profiles ("" otherwise)."""
+    whole_list: bool = False
+    """The poll's page one was the provider's whole list, so no walk of its history is due."""
 
     @property
     def ok(self) -> bool:
@@ -143,7 +145,12 @@ class PollRunner:
             report = await self._poll(client, health)
             self._on_poll_finished(report)
             if report.ok and self.clock() >= self.next_walk_at[provider]:
-                await self._walk(client, health)
+                if report.whole_list:  # nothing past page one: a walk would list it again
+                    self._walks.pop(provider, None)
+                    self._walk_notes.pop(provider, None)
+                    self.next_walk_at[provider] = self.clock() + self.walk_every
+                else:
+                    await self._walk(client, health)
             await self._wait_until_due(health)
 
     def _poll_started(self, health: ProviderHealth) -> None:
@@ -176,7 +183,9 @@ class PollRunner:
         if self.tap is not None:
             self.tap.polled(self.origin, poll, PAGE_ONE)
         health.succeeded(self.clock(), note=poll.listing_note or self._walk_notes.get(provider))
-        return PollReport(provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin)
+        return PollReport(
+            provider, change=change, next_poll_at=health.next_poll_at, origin=self.origin, whole_list=poll.whole_list
+        )
 
     async def _walk(self, client: BifrostClient, health: ProviderHealth) -> None:
         """Walk the provider's history into the board, page by page, reporting each page.
