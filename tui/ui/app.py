@@ -43,11 +43,7 @@ from tui.ui.cancel_flow import CancelFlow
 from tui.ui.messages import CancelAnswered, CancelFinished, HistoryPageListed, PollFinished, ProviderStateChanged
 from tui.ui.origins import Origin, origin_tags
 from tui.ui.redraw import guarded
-from tui.ui.screens.audit import AuditScreen
 from tui.ui.screens.board import BoardScreen
-from tui.ui.screens.detail import DetailScreen
-from tui.ui.screens.help import HelpScreen, describe_keys
-from tui.ui.screens.profiles import ProfilePickerScreen
 from tui.ui.widgets.status import HeaderBar
 
 SessionOpener = Callable[[str], Session]
@@ -475,7 +471,12 @@ class BatchtopApp(App[int]):
     def on_cancel_finished(self, message: CancelFinished) -> None:
         guarded(self, lambda: self.cancels.take_report(message.report, message.progress))
 
+    # The screens a key opens are imported when first opened: the first screen is the
+    # board, and start-up imports only what it needs (issue 10 d).
+
     def action_audit(self) -> None:
+        from tui.ui.screens.audit import AuditScreen
+
         if isinstance(self.screen, AuditScreen):
             return
         try:
@@ -488,15 +489,21 @@ class BatchtopApp(App[int]):
     # -- screens ------------------------------------------------------------------------
 
     def open_details(self, key: BatchKey) -> None:
+        from tui.ui.screens.detail import DetailScreen
+
         if self.board.get(key) is not None:
             self.push_screen(DetailScreen(key))
 
     def action_help(self) -> None:
+        from tui.ui.screens.help import HelpScreen, describe_keys
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(describe_keys(self.screen)))
 
     def action_switch_profile(self) -> None:
+        from tui.ui.screens.profiles import ProfilePickerScreen
+
         if self._open_profile is None or isinstance(self.screen, ProfilePickerScreen):
             return
 
