@@ -597,3 +597,30 @@ def test_a_quiet_batch_whose_listed_status_changed_is_fetched_at_once() -> None:
     assert _as_listed(pending, board)[1] is False  # same status: quiet, not fetched
     running = Batch.from_wire({"id": "batches/j1", "status": "in_progress"}, "gemini")
     assert _as_listed(running, board)[1] is True
+
+
+async def test_live_batches_without_counts_in_the_list_are_not_rebuilt_at_every_poll(
+    monkeypatch, sim: SimServer, client: BifrostClient
+) -> None:
+    """Gemini and Bedrock list items carry no counts (core/providers/gemini/batch.go and
+    core/providers/bedrock/batch.go list conversions): each is laid over the batch the board
+    holds (``Batch.over``, a parse). The same list item over the same batch gives the same
+    batch again, so an idle poll rebuilds none of them (issue 10 b: it rebuilt every live one
+    at every poll, a tenth of the app's idle CPU)."""
+    from tui.monitor.poller import poll_provider
+
+    board = Board(FakeClock())
+    for _ in range(2):  # the first poll lists them, the second lays each list item over it
+        for provider in ("gemini", "bedrock"):
+            board.take(await poll_provider(client, provider, board, limit=20))
+    live = [t for t in board.tracked() if not t.batch.finished and t.key[0] in ("gemini", "bedrock")]
+    assert live  # the case this test is about
+    held = {t.key: t.batch for t in live}
+
+    rebuilt: list[str] = []
+    original = Batch.over
+    monkeypatch.setattr(Batch, "over", lambda self, earlier: rebuilt.append(self.id) or original(self, earlier))
+    for provider in ("gemini", "bedrock"):
+        board.take(await poll_provider(client, provider, board, limit=20))
+    assert rebuilt == []
+    assert all(board.get(key).batch is batch for key, batch in held.items())

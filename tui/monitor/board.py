@@ -149,6 +149,10 @@ class TrackedBatch:
     """The share the board's running sums hold for this batch."""
     _counts: tuple[Batch, Totals] | None = field(default=None, repr=False, compare=False)
     """The batch object last summed (see :meth:`counts`), and its counts."""
+    merged: tuple[Batch, Batch] | None = field(default=None, repr=False, compare=False)
+    """The list item last laid over this batch and what that gave (tui.monitor.poller
+    ``_as_listed``): while the list brings the same item and the board still holds what it
+    gave, laying it over again would give the same batch."""
 
     def counts(self) -> Totals:
         """The current batch's counts as the summary sums them, kept while the board holds

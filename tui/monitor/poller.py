@@ -86,7 +86,14 @@ def _as_listed(batch: Batch, board: Board) -> tuple[Batch, bool]:
         return batch, True
     if known.batch.finished and (known.batch.request_counts.known or known.fetched_finished):
         return known.batch, False  # finished: its counts will not change again
-    merged = batch.over(known.batch)
+    memo = known.merged
+    if memo is not None and memo[0] is batch and memo[1] is known.batch:
+        merged = known.batch  # the same item over what it gave before gives it again
+    else:
+        merged = batch.over(known.batch)
+        if merged == known.batch:
+            merged = known.batch  # what the board keeps (it keeps its object when equal)
+        known.merged = (batch, merged)
     if not batch.finished and not batch.traits.counts_while_running and known.retrieved_at is not None:
         return merged, False  # Bedrock: counts arrive only when the job ends; fetched once till then
     if not batch.finished and batch.status == known.batch.status and _quiet(known, board.clock()):
