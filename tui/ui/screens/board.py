@@ -44,9 +44,12 @@ class BoardScreen(Screen[None]):
     _binding_state: tuple[bool | None, ...] = ()
     _swept_minute = -1
     _status_line: ProviderStatusLine | None = None
+    _table: BatchTable | None = None
     _keys_shown: list[BatchKey] | None = None
     _summary_state: tuple = ()
     _summary_moving = True
+    _empty_message: str | None = None
+    """What the empty-table line says now (None before it was first set)."""
 
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
@@ -60,6 +63,7 @@ class BoardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._status_line = self.query_one(ProviderStatusLine)
+        self._table = self.query_one(BatchTable)
         filter_input = self.query_one("#filter", Input)
         filter_input.display = False
         filter_input.cursor_blink = False
@@ -87,7 +91,8 @@ class BoardScreen(Screen[None]):
 
     @property
     def table(self) -> BatchTable:
-        return self.query_one(BatchTable)
+        # Asked at every poll: the one kept at mount, not a query of the DOM each time.
+        return self._table if self._table is not None else self.query_one(BatchTable)
 
     def shown_keys(self) -> list[BatchKey]:
         app = self.app
@@ -153,11 +158,11 @@ class BoardScreen(Screen[None]):
             self.refresh_bindings()
 
     def _show_empty_state(self, keys: list[BatchKey]) -> None:
-        """Say why the table is empty: still waiting, nothing matches, or truly none."""
-        empty = self.query_one("#empty", Static)
-        health = [h for _, h in self.app.health()]
+        """Say why the table is empty: still waiting, nothing matches, or truly none. (At
+        every poll; the line is touched only when what it says changes.)"""
         message = ""
         if not keys:
+            health = [h for _, h in self.app.health()]
             if len(self.app.board):
                 message = "No batch matches the filter. esc clears it, l toggles live only."
             elif any(h.last_ok_at is None for h in health):
@@ -169,8 +174,11 @@ class BoardScreen(Screen[None]):
                 )
             else:
                 message = "The gateway reports no batches for these providers."
-        if str(empty.render()) != message:
-            empty.update(message)
+        if message == self._empty_message:
+            return
+        self._empty_message = message
+        empty = self.query_one("#empty", Static)
+        empty.update(message)
         empty.display = bool(message)
 
     def refresh_status(self) -> None:

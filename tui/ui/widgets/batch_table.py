@@ -428,13 +428,14 @@ class BatchTable(DataTable):
         visible = range(top, top + self.scrollable_content_region.height)
         rows = self._rows
         repaint: list[tuple[int, int, int]] = []
+        locations = self._row_locations
         for key in keys:
             row = rows.get(key)
             if row is None:
                 continue
-            try:
-                index = self.get_row_index(row_key(key))
-            except RowDoesNotExist:
+            # The row's own id: get_row_index would build it again and check it twice.
+            index = locations.get(row.row_id) if row.row_id is not None else None
+            if index is None:
                 continue
             if index not in visible:
                 row.cells = row.inputs = None
