@@ -683,15 +683,24 @@ async def test_rows_added_below_the_screen_render_no_visible_cell_again(sim: Sim
     the screen (a history walk) costs no cell renders (issue 10 d)."""
     from textual.widgets import DataTable
 
+    from tui.ui.widgets.batch_table import BatchTable
+
     rendered: list[tuple[int, int]] = []
-    real = DataTable._render_cell
+    real, fast = DataTable._render_cell, BatchTable._one_line_cell
 
     def counted(self, row_index, column_index, *args, **kwargs):
         if row_index >= 0:
             rendered.append((row_index, column_index))
         return real(self, row_index, column_index, *args, **kwargs)
 
+    def counted_fast(self, text, row_index, column_index, *args, **kwargs):
+        lines = fast(self, text, row_index, column_index, *args, **kwargs)
+        if lines is not None:  # else DataTable renders it, and is counted there
+            rendered.append((row_index, column_index))
+        return lines
+
     monkeypatch.setattr(DataTable, "_render_cell", counted)
+    monkeypatch.setattr(BatchTable, "_one_line_cell", counted_fast)
     app = make_app(sim)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for_polls(pilot, app, 4)

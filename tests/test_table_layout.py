@@ -209,3 +209,39 @@ async def test_a_table_fed_polls_holds_the_view_s_rows_in_order_and_none_stale()
                     assert all(table._rows[key].cells is cells for key, cells in drawn.items()), (order, step)
                 for key, row in table._rows.items():
                     assert [c.plain for c in row.get()] == [c.plain for c in table._build(key)], (order, step, key)
+
+
+def _looks(lines: list[list[Segment]]) -> list[list[tuple[str, Style | None]]]:
+    return [[(segment.text, segment.style) for segment in Segment.simplify(line)] for line in lines]
+
+
+@pytest.mark.parametrize(("size", "theme"), [((80, 24), "textual-dark"), ((160, 40), "ansi-light")])
+async def test_the_tables_own_cell_rendering_is_what_datatable_renders(sim: SimServer, size, theme) -> None:
+    """BatchTable renders a one-line cell itself (``_one_line_cell``: a quarter of the cost of
+    Rich's Padding and render_lines, issue 10 d); every cell of a board, in every state the
+    cursor and hover give it, must come out as DataTable's own ``_render_cell`` makes it:
+    the same text in the same styles, the mouse's row and column included."""
+    from textual.widgets import DataTable
+
+    from tui.ui.widgets.batch_table import LazyCell
+
+    app = make_app(sim)
+    async with app.run_test(size=size) as pilot:
+        app.theme = theme
+        await wait_for_polls(pilot, app, 4)
+        table = table_of(app)
+        base = table.rich_style
+        compared = 0
+        for row in range(min(table.row_count, 40)):
+            for column, spec in enumerate(table.ordered_columns):
+                cell = table._get_row_renderables(row).cells[column]
+                assert isinstance(cell, LazyCell)
+                width = spec.get_render_width(table)
+                for cursor, hover in ((False, False), (True, False), (False, True), (True, True)):
+                    own = table._one_line_cell(cell.text, row, column, base, width, cursor, hover)
+                    if own is None:
+                        continue
+                    table._update_count += 1  # past DataTable's own cache
+                    assert _looks(own) == _looks(DataTable._render_cell(table, row, column, base, width, cursor, hover))
+                    compared += 1
+        assert compared > 500

@@ -522,11 +522,69 @@ class BatchTable(DataTable):
         kept = self._cell_lines.get(key)
         if kept is not None and kept[0] is text:
             return kept[1]
-        lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        lines = self._one_line_cell(text, row_index, column_index, base_style, width, cursor, hover)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         if len(self._cell_lines) >= CELL_CACHE_SIZE:
             self._cell_lines.clear()
         self._cell_lines[key] = (text, lines)
         return lines
+
+    def _one_line_cell(
+        self, text: Text, row_index: int, column_index: int, base_style: Style, width: int, cursor: bool, hover: bool
+    ) -> list[list[Segment]] | None:
+        """What DataTable's _render_cell makes of a body cell whose text is one line that
+        fits (every cell here: the row plan shortens them to their column), without Rich's
+        Styled(Padding(...)) through console.render_lines: the same segments — the padding,
+        the text's own, the fill — with the same styles laid on (the row and column for the
+        mouse, the look, the cursor's). A quarter of the cost; the first frame of a board
+        renders some 350 cells (issue 10 d). None for anything else: DataTable renders it.
+        (tests/test_table_layout.py compares the two for every cell of a board.)"""
+        pad = self.cell_padding
+        inner = width - 2 * pad
+        plain = text.plain
+        if inner < 0 or "\n" in plain or "\t" in plain or text.cell_len > inner or row_index < self.fixed_rows:
+            return None
+        if column_index < self.fixed_columns:
+            return None
+        component_style, post_style = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component_style
+        console = self.app.console
+        # As Rich's Lines.justify: right and centre strip the end first, and pad with the
+        # text's own style (spaces put in the text); the default leaves the rest to the
+        # padding, in no style.
+        justify = text.justify
+        if justify in ("right", "center"):
+            text = text.copy()
+            text.rstrip()
+        elif justify not in (None, "default", "left"):
+            return None  # "full": DataTable renders it
+        excess = inner - text.cell_len
+        left = excess if justify == "right" else excess // 2 if justify == "center" else 0
+        right = excess - left
+        filler = console.get_style(text.style) if justify in ("right", "center", "left") else Style()
+        segments: list[Segment] = [Segment(" " * pad, Style())] if pad else []
+        if left:
+            segments.append(Segment(" " * left, filler))
+        body = [segment for segment in text.render(console) if segment.text and segment.text != "\n"]
+        if text.style:  # Rich joins a text's lines with its own style as a span under the rest
+            body = list(Segment.apply_style(body, console.get_style(text.style)))
+        segments += body
+        if right:
+            segments.append(Segment(" " * right, filler))
+        if pad:
+            segments.append(Segment(" " * pad, Style()))
+        return [list(Segment.apply_style(segments, pre_style, post_style or None))]
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
