@@ -232,6 +232,11 @@ class Floors:
         argv = floor_argv("plain_table.py", str(rows), "--update", str(update), "--every", f"{every:g}")
         return self._run(("busy", rows, update, cols, height), argv, r"rows ready", cols, height, every)
 
+    def polling_idle(self, base_url: str, interval: float) -> dict[str, float]:
+        """A bare Textual app making batchtop's idle requests (floors/polling_app.py)."""
+        argv = floor_argv("polling_app.py", base_url, "--interval", f"{interval:g}")
+        return self._run(("polling", base_url, interval), argv, READY, 120, 40)
+
     def bare_start(self, starts: int = 3) -> float:
         """Median seconds from spawn to "ready" visible on the pty."""
         key = ("bare-start", starts)

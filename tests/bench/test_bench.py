@@ -181,6 +181,17 @@ def test_b_idle_1000(spawn, make_sim, results: Results, floors: Floors) -> None:
     rss = app.rss_mb()
     app.close()
     figures = idle_figures(results, floors, 1000, window, rss, cpu_target=1.0)
+    polling = floors.polling_idle(sim.base_url, INTERVAL)
+    results.add(
+        Figure(
+            "b.cpu.polling",
+            "b. idle CPU of a bare Textual app making the same list requests",
+            polling["cpu_percent"],
+            "%",
+            note=f"floors/polling_app.py: 4 page-one lists (limit 20) every {INTERVAL:g} s through httpx, JSON decoded, "
+            f"nothing drawn; batchtop at 1,000 batches adds {window.cpu_percent - polling['cpu_percent']:.2f} % to it",
+        )
+    )
     results.check(*figures)
 
 
