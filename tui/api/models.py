@@ -88,6 +88,17 @@ StringMap = Annotated[dict[str, str], BeforeValidator(_string_map)]
 LenientBool = Annotated[bool | None, BeforeValidator(_lenient_bool)]
 
 
+def _set_private(model: BaseModel, **values: Any) -> None:
+    """Set private attributes straight in ``__pydantic_private__``: pydantic's __setattr__
+    costs ~2.5 µs an attribute, and every batch of every page read sets three or four."""
+    private = model.__pydantic_private__
+    if private is None:
+        for name, value in values.items():
+            setattr(model, name, value)
+    else:
+        private.update(values)
+
+
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -119,21 +130,12 @@ class RequestCounts(_Lenient):
     def read_as(self, provider: ProviderTraits, *, live: bool) -> RequestCounts:
         """These counts with the provider's meaning attached. In place: a Batch's counts are
         its own (parsed with it), and every poll parses thousands of them."""
-        self._set_flags(
+        _set_private(
+            self,
             _completed_counts_failures=provider.completed_counts_failures,
             _at_end=live and not provider.counts_while_running,
         )
         return self
-
-    def _set_flags(self, **flags: bool) -> None:
-        # As _flag: straight into __pydantic_private__ (pydantic's __setattr__ costs ~2.5 µs
-        # a flag, for every batch of every page read).
-        private = self.__pydantic_private__
-        if private is None:
-            for name, value in flags.items():
-                setattr(self, name, value)
-        else:
-            private.update(flags)
 
     def _flag(self, name: str) -> bool:
         # Private attributes live in __pydantic_private__; reading them as self._x goes
@@ -248,7 +250,7 @@ class RequestCounts(_Lenient):
         # In place when nothing moves (most finished batches): these counts are their
         # batch's own, parsed with it (see read_as); a copy cost a fifth of parsing a batch.
         settled = self.model_copy(update=update) if update else self
-        settled._set_flags(_closed=True)
+        _set_private(settled, _closed=True)
         return settled
 
     def derived_wire(self) -> dict[str, int | None]:
@@ -428,11 +430,7 @@ class Batch(_Lenient):
     def from_wire(cls, data: dict[str, Any], provider: str, origin: str = "") -> Batch:
         """Parse one batch object; raises pydantic.ValidationError when id/status are unusable."""
         batch = cls.model_validate({**data, "provider": provider, "origin": origin})
-        private = batch.__pydantic_private__
-        if private is not None:
-            private["_raw"] = data  # as RequestCounts._set_flags: not through __setattr__
-        else:
-            batch._raw = data
+        _set_private(batch, _raw=data)
         return batch
 
     def over(self, earlier: Batch) -> Batch:
