@@ -6,6 +6,7 @@ import pytest
 
 from tui.api import Batch, GatewayError, GatewayHTTPError
 from tui.monitor import Board, ProviderHealth, ProviderState, SortOrder, Totals
+from tui.monitor.history import TREND_POLLS
 from tui.monitor.poller import ProviderPoll
 from tui.monitor.schedule import AUTH_RETRY, BACKOFF_CAP
 
@@ -356,20 +357,116 @@ def vars_of(totals: Totals) -> tuple[float, ...]:
     return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)
 
 
-def test_a_settled_finished_batch_is_not_seen_again_a_live_one_always_is() -> None:
+def test_a_settled_finished_batch_is_not_seen_again_a_live_one_is_while_it_moves() -> None:
     """At 10,000 batches of history most of a first page is finished batches whose counts
     have settled: redrawing or re-checking them at every poll was idle cost (issue 10 b)."""
     clock = Clock()
     board = Board(clock)
     done = openai("done", 1000, status="completed")  # the very object, as the client's parse cache gives it
-    live = openai("live", 10)
     seen = []
-    for _ in range(6):
-        seen.append(board.apply([done, live]).seen)
+    for i in range(6):
+        seen.append(board.apply([done, openai("live", 10 + i)]).seen)
         clock.now += 2
     assert seen[0] == [("openai", "done"), ("openai", "live")]
     assert seen[-1] == [("openai", "live")]
     assert board.get(("openai", "done")).last_seen == clock.now - 2  # still sighted
+
+
+def _looks(tracked) -> tuple:
+    """Everything shown of a batch that its samples decide."""
+    history = tracked.history
+    return (
+        tracked.rate_per_minute(),
+        tracked.eta_seconds(),
+        history.rates_per_second(),
+        history.change_since_previous(),
+        history.done_rates_per_minute(TREND_POLLS),
+        tracked.share(),
+    )
+
+
+def test_a_live_batch_standing_still_stops_being_seen_once_nothing_of_it_can_move() -> None:
+    """Issue 10 b: at idle every running batch was "seen" at every poll, so its row, its
+    signals and its attention were worked out again at every poll to find them unchanged.
+    Once its counts have stood still longer than the rate window and the sparklines look
+    back, another equal sample moves nothing: it is sighted, not seen. It is seen again at
+    the first poll that brings a change."""
+    clock = Clock()
+    board = Board(clock)
+    key = ("openai", "live")
+    board.apply([openai("live", 10)])
+    board.apply([openai("live", 20)])  # moving: a rate, a sparkline
+    live = openai("live", 30)
+    seen_at = []
+    for poll in range(100):
+        clock.now += 2
+        tracked = board.get(key)
+        before = _looks(tracked) if poll else None
+        if board.apply([live]).seen:
+            seen_at.append(poll)
+        elif before is not None:
+            assert _looks(tracked) == before
+    # At 2 s the rate window (300 s) reaches back past the bounded history (64 samples):
+    # the batch is still once the whole history is the run of equal samples.
+    assert seen_at == list(range(seen_at[-1] + 1))
+    assert 60 <= seen_at[-1] < 70
+    assert board.get(key).last_seen == clock.now  # sighted all the same
+    assert board.get(key).rate_per_minute() == 0.0
+    clock.now += 2
+    assert board.apply([openai("live", 31)]).seen == [key]  # it moved: seen at once
+    clock.now += 2
+    assert board.apply([openai("live", 31)]).seen == [key]  # and while its rate decays
+
+    # One that never moved (a frozen gateway, a batch queued for hours) is still as soon
+    # as the row's sparkline holds nothing but its run.
+    waiting = openai("waiting", 0)
+    seen = []
+    for _ in range(TREND_POLLS + 4):
+        clock.now += 2
+        seen.append(bool(board.apply([waiting]).seen))
+    assert seen == [True] * (TREND_POLLS + 2) + [False] * 2
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_sample_said_to_move_nothing_moves_nothing(seed) -> None:
+    """ProgressHistory.add says when a sample cannot have moved anything a row shows from the
+    samples (rates, change since the last poll, the row's sparkline); the board then skips
+    the batch. Random runs of moving and still counts, known
+    and unknown, at short and long intervals (so that the rate window, not the bounded
+    history, decides), and two answers for one instant."""
+    import random
+
+    from tui.monitor.history import ProgressHistory
+
+    rng = random.Random(seed)
+    history = ProgressHistory()
+    at, done, known = 0.0, 0, True
+    quiet = 0
+    for _ in range(3000):
+        roll = rng.random()
+        if roll < 0.03:
+            done += rng.randint(1, 50)
+        elif roll < 0.04:
+            known = not known
+        step = rng.choice([0.0, 2.0, 2.0, 2.0, 5.0, 30.0, 120.0])
+        at += step
+        before = (
+            history.rates_per_second(),
+            history.change_since_previous(),
+            history.done_rates_per_minute(TREND_POLLS),
+            len(history._known()) >= 2,
+        )
+        moved = history.add(at, Totals(pending=1000 - done, succeeded=done), known=known)
+        if not moved:
+            quiet += 1
+            after = (
+                history.rates_per_second(),
+                history.change_since_previous(),
+                history.done_rates_per_minute(TREND_POLLS),
+                len(history._known()) >= 2,
+            )
+            assert after == before
+    assert quiet > 100  # the case under test did happen
 
 
 @pytest.mark.parametrize(

@@ -179,17 +179,20 @@ class TrackedBatch:
             )
         return self._share
 
-    def sampled(self, at: float) -> None:
-        """Add a progress sample of the current batch (one per poll that carried it). A
-        finished batch whose last two samples already say the same is left as it is: most
-        of a page is such batches, and their samples would be work for nothing."""
+    def sampled(self, at: float) -> bool:
+        """Add a progress sample of the current batch (one per poll that carried it); returns
+        whether the sample can have moved its rates, ETA or sparkline. A finished batch whose
+        last two samples already say the same is left as it is: most of a page is such
+        batches, and their samples would be work for nothing."""
         counts = self.counts()
         if self.batch.finished and self.history.settled_at(counts):
             self.settled = True
-            return
+            return False
         self.settled = False
-        self.history.add(at, counts, known=self.batch.request_counts.known)
+        if not self.history.add(at, counts, known=self.batch.request_counts.known):
+            return False  # standing still for longer than rates and sparklines look back
         self._share = None
+        return True
 
     @property
     def key(self) -> BatchKey:
@@ -364,6 +367,7 @@ class Board:
                 # news, and nothing about it can move, so it is not even "seen".
                 tracked.last_seen = now
                 continue
+            moved = True
             if tracked is None:
                 tracked = TrackedBatch(batch, first_seen=now, last_seen=now, progress_at=now, status_since=now)
                 self._batches[key] = tracked
@@ -377,11 +381,18 @@ class Board:
                     if batch.finished and not tracked.batch.finished:
                         change.finished.append(key)
                     tracked.batch = batch  # unchanged: the old object stays, so rows can skip it
+                else:
+                    moved = False
                 tracked.last_seen = now
                 tracked.gone = False
                 if batch.finished and tracked.cancel_state is CancelState.SENDING:
                     tracked.cancel_state = None
-            tracked.sampled(now)
+            if not tracked.sampled(now) and not moved:
+                # The batch as the board had it, and its samples (if it is live) have stood
+                # still for longer than anything computed from them looks back: nothing about
+                # it moved, so it is not "seen" (signals that time alone raises, a stall
+                # say, are swept every minute).
+                continue
             self._recount(tracked)
             live = self._live.setdefault((batch.origin, batch.provider), {})  # a dict: ordered, as the board
             if tracked.batch.finished:

@@ -17,6 +17,12 @@ MAX_SAMPLES = 64
 """Enough for the rate window at a 5 s interval and for the sparkline; 500 batches of
 history stay in a few MB."""
 
+TREND_BUCKETS = 30
+"""Per-poll throughputs the detail screen's sparkline shows (it is redrawn at every poll)."""
+
+TREND_POLLS = 8
+"""Per-poll throughputs a row's sparkline shows: what a board's "seen" rows must cover."""
+
 
 @dataclass(frozen=True, slots=True)
 class Sample:
@@ -33,17 +39,74 @@ class ProgressHistory:
         self._samples: deque[Sample] = deque(maxlen=max_samples)
         self._rates: tuple[float, Totals | None] | None = None
         """The last rates_per_second answer and its window, until the next sample."""
+        self._flat = 0
+        """How many samples in a row, up to the newest, hold the same counts (and known flag)."""
+        self._flat_after = float("-inf")
+        """When the last sample before that run was taken (-inf: there is none)."""
 
     def __len__(self) -> int:
         return len(self._samples)
 
-    def add(self, at: float, counts: Totals, known: bool = True) -> None:
-        self._rates = None
+    def add(self, at: float, counts: Totals, known: bool = True) -> bool:
+        """Add a sample; returns whether it can have moved anything the history tells (rates,
+        change since the previous poll, sparklines). It cannot when the counts have stood
+        still for longer than all of those look back (see :meth:`_still`): at idle, that is
+        every running batch, and nothing about it needs looking at again."""
+        samples = self._samples
         sample = Sample(at, counts, known)
-        if self._samples and at <= self._samples[-1].at:
-            self._samples[-1] = sample  # two answers for one instant: keep the newer
+        if samples and at <= samples[-1].at:
+            samples[-1] = sample  # two answers for one instant: keep the newer
+            self._rates = None
+            self._count_flat()
+            return True
+        if samples and samples[-1].counts == counts and samples[-1].known == known:
+            still = self._still(at)
+            samples.append(sample)
+            self._flat += 1
+            if still:
+                return False  # the rates kept stand: they cannot have moved
         else:
-            self._samples.append(sample)
+            if samples:
+                self._flat_after = samples[-1].at
+            samples.append(sample)
+            self._flat = 1
+        self._rates = None
+        return True
+
+    def _still(self, at: float) -> bool:
+        """Whether a sample at ``at`` holding the newest counts again would move nothing: the
+        run of equal samples already covers every sample a row's sparkline reads
+        (TREND_POLLS + 1; the detail screen, redrawn at every poll, reads more) and every
+        sample the rate window reads, before the new one and after it. The rate reads the
+        newest sample, the one before it, and the rest back to RATE_WINDOW seconds before
+        the newest: the run covers them when it is the whole history or when the sample
+        before it lies more than the window before the newest. (At a 2 s interval the window
+        holds more than the bounded history: a batch that moved is still once its whole
+        history is the run, MAX_SAMPLES polls later.)"""
+        samples = self._samples
+        flat = min(self._flat, len(samples))
+        if flat < TREND_POLLS + 2:
+            return False
+        if flat == len(samples):
+            return True
+        if not samples[-1].known:
+            # A run of unknown counts moves nothing computed from the known samples before
+            # it, unless the history is full and the oldest of those drops out.
+            return len(samples) < (samples.maxlen or 0)
+        return samples[-1].at - self._flat_after > RATE_WINDOW
+
+    def _count_flat(self) -> None:
+        samples = list(self._samples)
+        newest = samples[-1]
+        flat = 0
+        for sample in reversed(samples):
+            if sample.counts != newest.counts or sample.known != newest.known:
+                self._flat_after = sample.at
+                break
+            flat += 1
+        else:
+            self._flat_after = float("-inf")
+        self._flat = flat
 
     def settled_at(self, counts: Totals) -> bool:
         """The last two samples both hold ``counts``: another one would change nothing but
@@ -95,7 +158,7 @@ class ProgressHistory:
         rates = self.rates_per_second(window)
         return None if rates is None else max(rates.done, 0.0)
 
-    def done_rates_per_minute(self, buckets: int = 30) -> list[float]:
+    def done_rates_per_minute(self, buckets: int = TREND_BUCKETS) -> list[float]:
         """Per-poll throughput (requests/minute), newest last, for a sparkline."""
         known = self._known()[-(buckets + 1) :]
         out: list[float] = []

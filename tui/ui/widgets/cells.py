@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from tui.monitor import CancelState, TrackedBatch
+from tui.monitor.history import TREND_POLLS
 from tui.monitor.signals import SignalKind, SignalRules, bad_outcome, signals_of
 from tui.text.describe import status_glyph
 from tui.text.humanize import ago, compact_count, count, duration, minutes_at_least, short_duration
@@ -141,7 +142,6 @@ def plan_columns(width: int, *, tokens: bool = False, origins: Iterable[str] = (
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
-TREND_POLLS = 8
 
 
 def trend_cell(rates: list[float]) -> Text:
