@@ -362,3 +362,29 @@ async def test_unsupported_from_error_code_or_message_only() -> None:
     assert new.value.is_unsupported and new.value.error_code == "unsupported_operation"
     assert old.value.is_unsupported and old.value.error_code is None
     assert "batch_list is not supported by openai provider" in old.value.message
+
+
+async def test_a_first_page_of_the_same_bytes_is_not_decoded_or_read_again(sim: SimServer, monkeypatch) -> None:
+    """Issue 10 b: at idle every poll's first page is the bytes of the last one. Decoding
+    them again was a third of what reading a page costs; the batches come back as the very
+    objects of the last read, which the board then passes over at once. Other bytes (a new
+    batch) are decoded and read as ever; later pages are never taken from the memo."""
+    import tui.api.client as client_module
+
+    decoded: list[int] = []
+    real = client_module.decode_json
+    monkeypatch.setattr(client_module, "decode_json", lambda raw: decoded.append(len(raw)) or real(raw))
+    async with BifrostClient(sim.base_url) as client:
+        first = await client.list_page("openai", limit=3)
+        again = await client.list_page("openai", limit=3)
+        assert len(decoded) == 1
+        assert all(a is b for a, b in zip(first.data, again.data, strict=True)) and len(first.data) == 3
+        assert first.next_cursor == again.next_cursor is not None
+        later = await client.list_page("openai", limit=3, after=first.next_cursor)
+        await client.list_page("openai", limit=3, after=first.next_cursor)
+        assert len(decoded) == 3 and later.data
+        sim.world.add_batch("openai")  # a batch created now, the newest: page one moves
+        moved = await client.list_page("openai", limit=3)
+    assert len(decoded) == 4
+    assert moved.data[0].id not in {b.id for b in first.data}
+    assert [b.id for b in moved.data[1:]] == [b.id for b in first.data[:2]]

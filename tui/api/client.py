@@ -150,6 +150,8 @@ class BifrostClient:
         self._connect_timeout = timeout if connect_timeout is None else connect_timeout
         self._max_body_bytes = max_body_bytes
         self._parsed = ParsedBatches(origin=origin)
+        self._first_pages: dict[str, tuple[bytes, Any]] = {}
+        """Per provider, the bytes of the last first page read and what they decoded to."""
         headers = {"User-Agent": f"batchtop/{__version__}", "Accept": "application/json"}
         headers.update(self.dialect.auth_headers(api_key, auth_header))
         plain_http = httpx.URL(self.base_url).scheme == "http"
@@ -179,7 +181,8 @@ class BifrostClient:
 
     async def list_page(self, provider: str, *, limit: int = 100, after: str | None = None) -> BatchPage:
         call = self.dialect.list_call(provider, limit, after)
-        body = self.dialect.page(await self._request("GET", call.path, provider, call.params))
+        memo = None if after else provider  # page one, asked at every poll: mostly the same bytes
+        body = self.dialect.page(await self._request("GET", call.path, provider, call.params, memo=memo))
         page = _parse_page(body, provider, self._parsed.read, None if after else self._parsed)
         return page
 
@@ -267,8 +270,12 @@ class BifrostClient:
         params: dict[str, Any],
         *,
         on_sent: Callable[[], None] | None = None,
+        memo: str | None = None,
     ) -> Any:
-        """One call: returns the decoded JSON body of a 2xx answer or raises GatewayError."""
+        """One call: returns the decoded JSON body of a 2xx answer or raises GatewayError.
+        With ``memo``, a body of the very bytes last decoded under that name is not decoded
+        again: the same object is returned (callers only read it), and the page's batches
+        are then found at once (:meth:`ParsedBatches.read_page`)."""
         where = f"{method} {path}"
         extensions = {"trace": _sent_tracer(on_sent)} if on_sent is not None else None
         try:
@@ -283,8 +290,13 @@ class BifrostClient:
 
         status = response.status_code
         if 200 <= status < 300:
+            if memo is not None and (last := self._first_pages.get(memo)) is not None and last[0] == raw:
+                return last[1]
             try:
-                return decode_json(raw)
+                body = decode_json(raw)
+                if memo is not None:
+                    self._first_pages[memo] = (raw, body)
+                return body
             except (ValueError, RecursionError):
                 raise GatewayResponseError(
                     f"gateway sent a response that is not JSON ({len(raw)} bytes) for {where}",
