@@ -424,8 +424,7 @@ class BatchTable(DataTable):
         board = self._board
         if board is None:
             return
-        top = self.scroll_offset.y
-        visible = range(top, top + self.scrollable_content_region.height)
+        visible: range | None = None  # worked out for the first row found (a poll often brings none)
         rows = self._rows
         repaint: list[tuple[int, int, int]] = []
         locations = self._row_locations
@@ -437,6 +436,9 @@ class BatchTable(DataTable):
             index = locations.get(row.row_id) if row.row_id is not None else None
             if index is None:
                 continue
+            if visible is None:
+                top = self.scroll_offset.y
+                visible = range(top, top + self.scrollable_content_region.height)
             if index not in visible:
                 row.cells = row.inputs = None
                 continue

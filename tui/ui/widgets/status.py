@@ -84,7 +84,7 @@ class ProviderStatusLine(QuietStatic):
 
     MAX_LINES = 3
     ONE_LINE = False  # wraps to up to three lines
-    _measured: tuple[Text, int] | None = None
+    _measured: tuple[list[tuple[str, str, ProviderState, str]], int] | None = None
 
     def show(self, health: list[ProviderHealth] | list[tuple[str, ProviderHealth]], now: float) -> None:
         """Each provider's state; given (profile, health) pairs, grouped by profile
@@ -92,14 +92,16 @@ class ProviderStatusLine(QuietStatic):
         # Providers in the same state for the same reason share one entry, so that a
         # gateway that is down reads as one line at 80 columns, not one per provider.
         by_origin: dict[str, list[ProviderHealth]] = {}
+        words: list[tuple[str, str, ProviderState, str]] = []
         for item in health:
             origin, one = item if isinstance(item, tuple) else ("", item)
             by_origin.setdefault(origin, []).append(one)
-        text = self._by_origin(by_origin, lambda item: item.describe(now))
+            words.append((origin, one.provider, one.state, _detail(one, now)))
         width = max((self.size.width or self.app.size.width) - 2, 20)
-        if (text, width) == self._measured:
-            return  # the same words at the same width: nothing to wrap or draw again
-        self._measured = (text, width)
+        if (words, width) == self._measured:
+            return  # the same words at the same width: nothing to build, wrap or draw again
+        self._measured = (words, width)
+        text = self._by_origin(by_origin, lambda item: item.describe(now))
         if len(text.wrap(self.app.console, width)) > self.MAX_LINES:
             # Too many different troubles for the full form: name each cause, drop the timings.
             text = self._by_origin(by_origin, lambda item: item.brief())
@@ -136,3 +138,8 @@ class ProviderStatusLine(QuietStatic):
                 shade = hue("yellow") if state is ProviderState.OK else hue(style) or "dim"
                 text.append(f" {safe_text(detail, 120)}", style=shade)
         return text
+
+
+def _detail(health: ProviderHealth, now: float) -> str:
+    """What the line says beside a provider's name (its note when healthy)."""
+    return (health.note or "") if health.state is ProviderState.OK else health.describe(now)
