@@ -18,6 +18,7 @@ import time
 import pytest
 from apphelp import session_for  # tests/apphelp.py: a Session on a simulator, no config file
 
+from tui.monitor.history import TREND_POLLS
 from tui.monitor.poller import ProviderPoll
 from tui.sim import SimServer
 from tui.ui.app import BatchtopApp
@@ -40,6 +41,11 @@ for this suite at 10,000 batches; the figure says how many were actually made)."
 GROWTH_BOX = 150.0
 """Seconds the growth run may take at most; fewer polls than GROWTH_POLLS in it is a miss."""
 GROWTH_INTERVAL = 0.2
+STILL = (TREND_POLLS + 3) * INTERVAL
+"""Seconds of standing still after which a running batch whose counts never moved is no
+longer re-checked at every poll (tui/monitor/history.py ``_still``): an idle window starts
+this long after the table is full, at least, so it measures the idle a terminal left open
+overnight sees, not the first seconds of it."""
 BUSY_VISIBLE = 10
 """Rows the busy scenario wants on screen (the pty height is chosen to give this many)."""
 
@@ -103,10 +109,12 @@ def settle_after(t: float) -> None:
     time.sleep(max(0.0, t + SETTLE - time.monotonic()))
 
 
-def between_minute_ticks() -> None:
-    """Wait until 5 s past a wall-clock minute: the board's ages and "running for" move
-    once a minute, on the minute (the first poll after it), so an idle window that starts
-    here and lasts WINDOW seconds measures the board between two ticks."""
+def between_minute_ticks(not_before: float = 0.0) -> None:
+    """Wait until 5 s past a wall-clock minute, no sooner than ``not_before`` (monotonic):
+    the board's ages and "running for" move once a minute, on the minute (the first poll
+    after it), so an idle window that starts here and lasts WINDOW seconds measures the
+    board between two ticks."""
+    time.sleep(max(0.0, not_before - time.monotonic()))
     time.sleep((65 - time.time() % 60) % 60)
 
 
@@ -175,8 +183,9 @@ def test_a_d_225(spawn, make_sim, results: Results, floors: Floors) -> None:
 def test_b_idle_1000(spawn, make_sim, results: Results, floors: Floors) -> None:
     sim, log = world(make_sim, 1000)
     app = spawn(app_argv(sim.base_url, INTERVAL))
-    settle_after(app.wait_for(batches_line(1000), 60))
-    between_minute_ticks()
+    full = app.wait_for(batches_line(1000), 60)
+    settle_after(full)
+    between_minute_ticks(not_before=full + STILL)
     window = measure(app, WINDOW)
     rss = app.rss_mb()
     app.close()
@@ -248,7 +257,7 @@ def test_abde_10000(spawn, make_sim, results: Results, floors: Floors) -> None:
     full = app.wait_for(batches_line(10_000), 120)
     startup_busy = log.busy_seconds(app.spawned_at, full)
     settle_after(full)
-    between_minute_ticks()
+    between_minute_ticks(not_before=full + STILL)
     window = measure(app, WINDOW)
     rss = app.rss_mb()
     app.close()
