@@ -719,3 +719,21 @@ async def test_rows_added_below_the_screen_render_no_visible_cell_again(sim: Sim
         await pilot.press("space")
         await pilot.pause(0.2)
         assert {row for row, _ in rendered} == {0, 1}
+
+
+async def test_the_last_pages_of_a_walk_are_drawn_when_it_ends_not_after_the_redraw_gap(monkeypatch) -> None:
+    """Pages of a history walk arrive every few milliseconds, so their redraws are held back
+    for a gap (tui/ui/app.py REDRAW_GAP, longer after a slow redraw). When the last walk
+    ends no page is on its way: what is held is drawn at once. Issue 10 d: at 10,000 batches
+    the table showed its last pages ~1 s after they had arrived (3.6 s against 4.6 s)."""
+    import tui.ui.app as app_module
+
+    monkeypatch.setattr(app_module, "REDRAW_GAP", 60.0)  # longer than the test waits
+    sim = SimServer(providers=["openai"], batches_per_provider=4, history=200, frozen=True, page_size=10).start()
+    try:
+        app = make_app(sim, providers=("openai",))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: table_of(app).row_count == 204, timeout=10)
+            assert not app.origins[""].runner.walking
+    finally:
+        sim.stop()

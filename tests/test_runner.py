@@ -283,9 +283,15 @@ class History:
 
     def __init__(self) -> None:
         self.pages: list[PollReport] = []
+        self.ends: list[PollReport] = []
+        """The reports that a walk ended or stopped (``walk_ended``: no batches of their own)."""
 
     def __call__(self, report: PollReport) -> None:
-        self.pages.append(report)
+        if report.walk_ended:
+            assert not report.change
+            self.ends.append(report)
+        else:
+            self.pages.append(report)
 
 
 async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_rarely() -> None:
@@ -305,6 +311,8 @@ async def test_polls_list_page_one_and_the_history_is_walked_at_start_and_then_r
                 await until(lambda: runner.next_walk_at["openai"] > START)
                 assert len(runner.board) == 48  # the whole history is on the board
                 assert len(history.pages) == 24  # 48 batches in pages of 2, page one again included
+                await until(lambda: len(history.ends) == 1)  # and then that the walk is over
+                assert not runner.walking
                 assert sum(len(p.change.added) for p in history.pages) == 48 - 2
                 page_one = set(
                     (await client.list_page("openai", limit=2)).data
@@ -624,3 +632,60 @@ async def test_live_batches_without_counts_in_the_list_are_not_rebuilt_at_every_
         board.take(await poll_provider(client, provider, board, limit=20))
     assert rebuilt == []
     assert all(board.get(key).batch is batch for key, batch in held.items())
+
+
+def test_the_collector_is_off_while_any_walk_runs_and_back_after_the_last_or_a_long_one() -> None:
+    """Issue 10 d: collections over the objects a walk of 10,000 batches makes were 0.25 s
+    of a 4 s start. Off while walks run (several profiles walk at once), back after the last
+    one, back after MAX_PAUSE whatever runs, and never switched on if it was off before."""
+    import gc
+
+    from tui.monitor.runner import CollectorPause
+
+    now = [0.0]
+    pause = CollectorPause(clock=lambda: now[0])
+    assert gc.isenabled()
+    try:
+        with pause.held():
+            assert not gc.isenabled()
+            with pause.held():
+                assert not gc.isenabled()
+            assert not gc.isenabled()  # one walk still runs
+        assert gc.isenabled()
+
+        with pause.held():
+            now[0] += pause.MAX_PAUSE / 2
+            pause.check()
+            assert not gc.isenabled()
+            now[0] += pause.MAX_PAUSE
+            pause.check()
+            assert gc.isenabled()  # a walk on a slow gateway does not keep it off
+            with pause.held():  # one that starts meanwhile leaves it on
+                assert gc.isenabled()
+        assert gc.isenabled()
+
+        gc.disable()  # someone else's choice
+        with pause.held():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+async def test_a_walk_runs_with_the_collector_off_and_ends_with_it_on() -> None:
+    import gc
+
+    sim = SimServer(providers=["openai"], batches_per_provider=4, history=16, frozen=True, page_size=5).start()
+    try:
+        polls, states = Polls(), []
+        runner = openai_runner(FakeClock(), polls, on_history_page=lambda report: states.append(gc.isenabled()))
+        async with BifrostClient(sim.base_url, timeout=2) as client:
+            async with running(runner, _PagedClient(client, limit=5)):
+                await until(lambda: runner.next_walk_at["openai"] > START)
+                await until(lambda: bool(states) and states[-1])
+        assert len(states) == 5
+        assert states[:4] == [False] * 4  # each page taken with it off
+        assert states[-1] is True  # the report that the walk ended
+        assert gc.isenabled()
+    finally:
+        sim.stop()

@@ -345,6 +345,11 @@ class ReplayRunner:
     def paused(self) -> bool:
         return self.player.paused
 
+    @property
+    def walking(self) -> bool:
+        """A replay walks no history: its pages come as the recorded polls."""
+        return False
+
     async def run(self, client: object = None) -> None:
         """Play the recording until stopped (the lead runner only)."""
         if not self.leads:

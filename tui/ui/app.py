@@ -387,8 +387,11 @@ class BatchtopApp(App[int]):
             self.notify(safe_text(problem, 200), title="alert not sent", severity="warning", markup=False)
 
     def on_history_page_listed(self, message: HistoryPageListed) -> None:
-        if message.report.change:
-            self._page_changed(message.report.change)
+        report = message.report
+        if report.change:
+            self._page_changed(report.change)
+        if report.walk_ended and not any(origin.runner.walking for origin in self.origins.values()):
+            self._flush_change()  # no page is on its way: the last ones are drawn now, not after the gap
         self._health_changed()
 
     def _page_changed(self, change: BoardChange) -> None:
