@@ -245,3 +245,31 @@ async def test_the_tables_own_cell_rendering_is_what_datatable_renders(sim: SimS
                     assert _looks(own) == _looks(DataTable._render_cell(table, row, column, base, width, cursor, hover))
                     compared += 1
         assert compared > 500
+
+
+async def test_only_drawn_rows_have_their_cells_made_and_a_whole_row_reads_whole() -> None:
+    """Issue 10 d: the table's rows hold their cells in a map that makes each one when
+    DataTable first asks for it (tui/ui/widgets/batch_table.py ``_RowCells``): at 10,000
+    rows, making 110,000 cells up front was most of adding them. A row off screen has none
+    made; reading a whole row (DataTable's get_row, a sort) still gives every cell."""
+    sim = SimServer(providers=["openai"], batches_per_provider=4, history=120, frozen=True).start()
+    try:
+        app = make_app(sim, providers=("openai",))
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for_polls(pilot, app, 1)
+            await pilot.pause(0.3)
+            table = table_of(app)
+            assert table.row_count == 124
+            made = [dict.__len__(cells) for cells in table._data.values()]
+            columns = len(table.ordered_columns)
+            drawn = sum(1 for n in made if n)
+            assert 0 < drawn <= table.scrollable_content_region.height + 2  # what is on screen
+            assert all(n in (0, columns) for n in made)
+            last = table.ordered_rows[-1].key
+            assert dict.__len__(table._data[last]) == 0
+            cells = table.get_row(last)  # off screen: read whole all the same
+            assert len(cells) == columns and all(str(c) == c.plain for c in cells)
+            assert [str(c) for c in cells][0] == table._rows[tuple(last.value.split("\x00"))].get()[0].plain
+            assert len(table._data[last]) == columns and list(table._data[last]) == [c.key for c in table.ordered_columns]
+    finally:
+        sim.stop()
