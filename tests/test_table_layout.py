@@ -270,6 +270,8 @@ async def test_only_drawn_rows_have_their_cells_made_and_a_whole_row_reads_whole
             cells = table.get_row(last)  # off screen: read whole all the same
             assert len(cells) == columns and all(str(c) == c.plain for c in cells)
             assert [str(c) for c in cells][0] == table._rows[tuple(last.value.split("\x00"))].get()[0].plain
-            assert len(table._data[last]) == columns and list(table._data[last]) == [c.key for c in table.ordered_columns]
+            assert len(table._data[last]) == columns and list(table._data[last]) == [
+                c.key for c in table.ordered_columns
+            ]
     finally:
         sim.stop()
