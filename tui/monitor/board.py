@@ -73,6 +73,9 @@ def _as_tuple(totals: Totals) -> tuple[float, ...]:
     return (totals.pending, totals.succeeded, totals.failed, totals.canceled, totals.expired)
 
 
+_NO_CHANGE = _as_tuple(Totals())
+
+
 class _Sums:
     """The summary of every batch on the board, kept up to date share by share, so that the
     unfiltered board's summary costs nothing however many batches it holds."""
@@ -167,11 +170,12 @@ class TrackedBatch:
         """This batch's part of the board's summary, kept until its next sample."""
         if self._share is None:
             history = self.history
-            rates = history.rates_per_second()
+            first = len(history) < 2  # a batch just seen (a walk brings thousands): no change, no rate
+            rates = None if first else history.rates_per_second()
             counts = self.batch.request_counts
             self._share = _Share(
                 totals=_as_tuple(self.counts()),
-                change=_as_tuple(history.change_since_previous()),
+                change=_NO_CHANGE if first else _as_tuple(history.change_since_previous()),
                 rates=None if rates is None else _as_tuple(rates),
                 live=int(not self.batch.finished),
                 with_failures=int((counts.failed or 0) > 0),
