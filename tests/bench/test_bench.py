@@ -207,7 +207,7 @@ def test_b_idle_1000(spawn, make_sim, results: Results, floors: Floors) -> None:
 def idle_figures(results: Results, floors: Floors, n: int, window, rss: float, cpu_target: float) -> list[Figure]:
     table, bare = floors.table_idle(n), floors.bare_idle()
     how = (
-        f"pty 120x40, --interval {INTERVAL:g}, gateway frozen, {window.seconds:.0f} s window at least {SETTLE:g} s "
+        f"pty 120x40, --interval {INTERVAL:g}, gateway frozen, {window.seconds:.0f} s window at least {max(SETTLE, STILL):g} s "
         "after the table was full, between two minute ticks of the ages"
     )
     return [
