@@ -506,3 +506,20 @@ def test_the_board_tells_which_batch_objects_it_added_or_replaced_since_a_mark()
     board.apply([openai("a", 20)])
     assert board.replaced_since(mark) == [("openai", "a")]
     assert board.replaced_since(board.journal_mark) == []
+
+
+def test_a_cancel_on_its_way_that_a_poll_finds_finished_is_seen_even_if_nothing_else_moved() -> None:
+    """The board clears "sending" when a poll brings the batch finished; the row must be
+    looked at then, even when the batch is the one the board holds and has settled."""
+    from tui.monitor import CancelState
+
+    clock = Clock()
+    board = Board(clock)
+    key = ("openai", "done")
+    for _ in range(3):
+        board.apply([openai("done", 1000, status="completed")])
+        clock.now += 2
+    board.set_cancel_state(key, CancelState.SENDING)
+    change = board.apply([openai("done", 1000, status="completed")])
+    assert board.get(key).cancel_state is None
+    assert key in change.seen

@@ -391,6 +391,7 @@ class Board:
                 tracked.gone = False
                 if batch.finished and tracked.cancel_state is CancelState.SENDING:
                     tracked.cancel_state = None
+                    moved = True  # its row says "sending" no more
             if not tracked.sampled(now) and not moved:
                 # The batch as the board had it, and its samples (if it is live) have stood
                 # still for longer than anything computed from them looks back: nothing about
