@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -96,7 +98,7 @@ class ProviderStatusLine(QuietStatic):
         for item in health:
             origin, one = item if isinstance(item, tuple) else ("", item)
             by_origin.setdefault(origin, []).append(one)
-            words.append((origin, one.provider, one.state, _detail(one, now)))
+            words.append((origin, one.provider, one.state, _detail(one, lambda item: item.describe(now))))
         width = max((self.size.width or self.app.size.width) - 2, 20)
         if (words, width) == self._measured:
             return  # the same words at the same width: nothing to build, wrap or draw again
@@ -124,7 +126,7 @@ class ProviderStatusLine(QuietStatic):
     def _entries(health: list[ProviderHealth], detail_of) -> Text:
         groups: dict[tuple[ProviderState, str], list[str]] = {}
         for item in health:
-            detail = (item.note or "") if item.state is ProviderState.OK else detail_of(item)
+            detail = _detail(item, detail_of)
             groups.setdefault((item.state, detail), []).append(item.provider)
         text = Text()
         for (state, detail), providers in groups.items():
@@ -140,6 +142,6 @@ class ProviderStatusLine(QuietStatic):
         return text
 
 
-def _detail(health: ProviderHealth, now: float) -> str:
-    """What the line says beside a provider's name (its note when healthy)."""
-    return (health.note or "") if health.state is ProviderState.OK else health.describe(now)
+def _detail(health: ProviderHealth, detail_of: Callable[[ProviderHealth], str]) -> str:
+    """What the line says beside a provider's name: its note when healthy, else its trouble."""
+    return (health.note or "") if health.state is ProviderState.OK else detail_of(health)
